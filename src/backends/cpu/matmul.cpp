@@ -1,0 +1,139 @@
+// CPU GEMM kernels through CBLAS (OpenBLAS): batched matmul with broadcast batch dims and transposed views
+// passed to BLAS without copies; linear (x @ W^T + b) as one GEMM with the bias pre-filled.
+#include <cblas.h>
+
+#include <vector>
+
+#include "backends/cpu/convert.h"
+#include "backends/cpu/kernels.h"
+#include "backends/cpu/parallel.h"
+
+namespace tessera::backends::cpu {
+
+namespace {
+using ops::Attrs;
+using ops::Inputs;
+
+// A matrix operand as BLAS sees it: pointer, whether it's transposed, and its leading dimension.
+struct BlasMatrix {
+  const void* ptr;
+  bool trans;
+  int64_t ld;
+};
+
+// Row-major (stride_col == 1) or column-major (stride_row == 1) 2-D layouts can go straight to BLAS.
+bool blas_addressable(int64_t rows, int64_t cols, int64_t stride_row, int64_t stride_col) {
+  if (cols == 1 || stride_col == 1) return stride_row >= std::max<int64_t>(cols, 1) || rows == 1;
+  if (rows == 1 || stride_row == 1) return stride_col >= std::max<int64_t>(rows, 1) || cols == 1;
+  return false;
+}
+
+BlasMatrix as_blas(const char* base, int64_t rows, int64_t cols, int64_t stride_row, int64_t stride_col, std::size_t esize) {
+  if ((cols == 1 || stride_col == 1) && (stride_row >= std::max<int64_t>(cols, 1) || rows == 1))
+    return {base, false, std::max<int64_t>(rows == 1 ? cols : stride_row, 1)};
+  return {base, true, std::max<int64_t>(cols == 1 ? rows : stride_col, 1)};
+  (void)esize;
+}
+
+// Converts any float dtype to a contiguous f32 copy (for f16/bf16 operands and unaddressable layouts).
+Tensor to_f32_contiguous(const Tensor& x) {
+  Tensor y = Tensor::empty(x.shape(), DType::f32);
+  k_cast(std::vector<Tensor>{x}, y, {});
+  return y;
+}
+
+template <class T>
+void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb, T beta, T* c,
+          int64_t ldc) {
+  auto TA = ta ? CblasTrans : CblasNoTrans, TB = tb ? CblasTrans : CblasNoTrans;
+  if constexpr (std::is_same_v<T, float>)
+    cblas_sgemm(CblasRowMajor, TA, TB, (int)m, (int)n, (int)k, 1.0f, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
+  else
+    cblas_dgemm(CblasRowMajor, TA, TB, (int)m, (int)n, (int)k, 1.0, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
+}
+
+template <class T>
+void batched_matmul(const Tensor& a, const Tensor& b, const Tensor& out) {
+  const int64_t ra = a.dim(), rb = b.dim(), ro = out.dim();
+  const int64_t m = out.shape()[ro - 2], n = out.shape()[ro - 1], k = a.shape()[ra - 1];
+  const int64_t batch = out.numel() / std::max<int64_t>(m * n, 1);
+  T* c = out.data<T>();
+  if (m * n == 0) return;
+  if (k == 0) {
+    std::fill(c, c + out.numel(), T(0));
+    return;
+  }
+  for (int64_t bi = 0; bi < batch; ++bi) {
+    // Offsets of this batch in a and b, broadcasting their batch dims from the right.
+    int64_t rem = bi, oa = 0, ob = 0;
+    for (int64_t d = ro - 3; d >= 0; --d) {
+      int64_t i = rem % out.shape()[d];
+      rem /= out.shape()[d];
+      int64_t da = d - (ro - ra), db = d - (ro - rb);
+      if (da >= 0 && a.shape()[da] != 1) oa += i * a.strides()[da];
+      if (db >= 0 && b.shape()[db] != 1) ob += i * b.strides()[db];
+    }
+    BlasMatrix A = as_blas((const char*)(a.data<T>() + oa), m, k, a.strides()[ra - 2], a.strides()[ra - 1], sizeof(T));
+    BlasMatrix B = as_blas((const char*)(b.data<T>() + ob), k, n, b.strides()[rb - 2], b.strides()[rb - 1], sizeof(T));
+    gemm<T>(A.trans, B.trans, m, n, k, (const T*)A.ptr, A.ld, (const T*)B.ptr, B.ld, T(0), c + bi * m * n, n);
+  }
+}
+
+bool addressable(const Tensor& x) {
+  int64_t r = x.dim();
+  return blas_addressable(x.shape()[r - 2], x.shape()[r - 1], x.strides()[r - 2], x.strides()[r - 1]);
+}
+}  // namespace
+
+void k_matmul(Inputs in, const Tensor& out, const Attrs&) {
+  DType dt = out.dtype();
+  if (dt == DType::f64) {
+    Tensor a = addressable(in[0]) ? in[0] : Tensor::empty(in[0].shape(), dt);
+    Tensor b = addressable(in[1]) ? in[1] : Tensor::empty(in[1].shape(), dt);
+    if (!addressable(in[0])) k_contiguous(std::vector<Tensor>{in[0]}, a, {});
+    if (!addressable(in[1])) k_contiguous(std::vector<Tensor>{in[1]}, b, {});
+    batched_matmul<double>(a, b, out);
+    return;
+  }
+  bool direct = dt == DType::f32;
+  Tensor a = direct && addressable(in[0]) ? in[0] : to_f32_contiguous(in[0]);
+  Tensor b = direct && addressable(in[1]) ? in[1] : to_f32_contiguous(in[1]);
+  if (direct) {
+    batched_matmul<float>(a, b, out);
+    return;
+  }
+  Tensor tmp = Tensor::empty(out.shape(), DType::f32);
+  batched_matmul<float>(a, b, tmp);
+  k_cast(std::vector<Tensor>{tmp}, out, {});
+}
+
+// linear: x (..., K) with rows addressable as (M, K), weight (N, K), optional bias (N).
+void k_linear(Inputs in, const Tensor& out, const Attrs&) {
+  const Tensor& x0 = in[0];
+  int64_t k = x0.shape().back(), n = in[1].shape()[0];
+  int64_t m = k == 0 ? out.numel() / std::max<int64_t>(n, 1) : x0.numel() / k;
+  bool f32 = out.dtype() == DType::f32;
+  Tensor x = f32 && x0.is_contiguous() ? x0 : to_f32_contiguous(x0);
+  Tensor w = f32 && in[1].is_contiguous() ? in[1] : to_f32_contiguous(in[1]);
+  Tensor y = f32 ? out : Tensor::empty(out.shape(), DType::f32);
+  float* c = y.data<float>();
+  float beta = 0.0f;
+  if (in.size() == 3) {
+    std::vector<float> bias(n);
+    load_row<float>(in[2].raw_data(), in[2].dtype(), 0, in[2].strides()[0], n, bias.data());
+    parallel_for(m, n, [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r) std::copy(bias.begin(), bias.end(), c + r * n);
+    });
+    beta = 1.0f;
+  }
+  if (m > 0 && n > 0) {
+    if (k == 0) {
+      if (beta == 0.0f) std::fill(c, c + m * n, 0.0f);
+    } else {
+      gemm<float>(false, true, m, n, k, x.data<float>(), k, w.data<float>(), k, beta, c, n);
+    }
+  }
+  if (!f32) k_cast(std::vector<Tensor>{y}, out, {});
+}
+
+}  // namespace tessera::backends::cpu

@@ -1,0 +1,25 @@
+// The `tessera` command: parses the subcommand and hands over to its file (one file per subcommand).
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "tessera/error.h"
+#include "cli/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"tessera: run Hugging Face models natively (BERT, Mamba) on CPU and GPU"};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "Print help for every subcommand");
+  tessera::cli::register_all(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const tessera::Error& e) {
+    std::fprintf(stderr, "tessera: error: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "tessera: error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
