@@ -3,8 +3,16 @@
 
 namespace tessera::cli {
 
+void register_classify(CLI::App& app);
+void register_tokenize(CLI::App& app);
+void register_graph(CLI::App& app);
 void register_version(CLI::App& app);
 
-void register_all(CLI::App& app) { register_version(app); }
+void register_all(CLI::App& app) {
+  register_classify(app);
+  register_tokenize(app);
+  register_graph(app);
+  register_version(app);
+}
 
 }  // namespace tessera::cli
