@@ -17,8 +17,8 @@ class TextClassification final : public TextClassificationPipeline {
  public:
   TextClassification(const PipelineOptions& o)
       : options_(o),
-        tokenizer_(tokenizers::Tokenizer::from_dir(o.model)),
-        model_(models::load_sequence_classifier(o.model, {.dtype = o.dtype})) {
+        model_(models::load_sequence_classifier(o.model, {.dtype = o.dtype})),
+        tokenizer_(tokenizers::Tokenizer::from_dir(o.model)) {
     TESSERA_CHECK(o.batch_size > 0, "pipeline: batch_size must be positive, got {}", o.batch_size);
     int64_t limit = std::min<int64_t>((int64_t)tokenizer_.model_max_length(), model_->max_positions());
     max_length_ = o.max_length.value_or(limit);
@@ -100,8 +100,8 @@ class TextClassification final : public TextClassificationPipeline {
   }
 
   PipelineOptions options_;
+  std::unique_ptr<models::SequenceClassifier> model_;  // loaded first: a missing config.json is the first error
   tokenizers::Tokenizer tokenizer_;
-  std::unique_ptr<models::SequenceClassifier> model_;
   int64_t max_length_ = 512;
   std::string function_;
 };
