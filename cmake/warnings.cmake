@@ -1,6 +1,8 @@
 # Compiler flags shared by every Tessera target: warnings, optimisation, sanitizers.
 add_library(tessera_flags INTERFACE)
 target_compile_options(tessera_flags INTERFACE -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers)
+# Math without errno or trap semantics (as PyTorch builds): lets GCC vectorise exp/erf/tanh loops. IEEE results unchanged.
+target_compile_options(tessera_flags INTERFACE -fno-math-errno -fno-trapping-math)
 if(TESSERA_NATIVE)
   target_compile_options(tessera_flags INTERFACE -march=native)
 else()

@@ -2,6 +2,7 @@
 // run_elementwise<C, N>(out, inputs, f) calls f(rows, out_row, n) with N contiguous input rows of type C.
 #pragma once
 #include <array>
+#include <type_traits>
 #include <vector>
 
 #include "backends/cpu/convert.h"
@@ -34,6 +35,8 @@ void run_elementwise(const Tensor& out, ops::Inputs in, F&& f) {
   }
   void* obase = out.raw_data();
   const DType odt = out.dtype();
+  // The stored dtype whose elements are C itself (rows of it need no conversion).
+  constexpr DType native = std::is_same_v<C, float> ? DType::f32 : std::is_same_v<C, double> ? DType::f64 : DType::i64;
   parallel_for(rows * per_row, std::min(inner, kChunk) * 4, [&](int64_t begin, int64_t end) {
     alignas(64) C scratch[N + 1][kChunk];
     for (int64_t c = begin; c < end; ++c) {
@@ -48,11 +51,19 @@ void run_elementwise(const Tensor& out, ops::Inputs in, F&& f) {
       std::array<const C*, N> rows_in;
       for (int k = 0; k < N; ++k) {
         int64_t st = L.in_strides[k][rank - 1];
-        load_row<C>(bases[k], dts[k], off[k] + col * st, st, n, scratch[k]);
-        rows_in[k] = scratch[k];
+        if (st == 1 && dts[k] == native) {  // already in the compute type and contiguous: no copy
+          rows_in[k] = static_cast<const C*>(bases[k]) + off[k] + col;
+        } else {
+          load_row<C>(bases[k], dts[k], off[k] + col * st, st, n, scratch[k]);
+          rows_in[k] = scratch[k];
+        }
       }
-      f(rows_in, scratch[N], n);
-      store_row<C>(obase, odt, row * inner + col, n, scratch[N]);
+      if (odt == native) {
+        f(rows_in, static_cast<C*>(obase) + row * inner + col, n);
+      } else {
+        f(rows_in, scratch[N], n);
+        store_row<C>(obase, odt, row * inner + col, n, scratch[N]);
+      }
     }
   });
 }

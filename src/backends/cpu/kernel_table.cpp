@@ -1,6 +1,6 @@
 // The CPU backend's kernel table: one line per fast kernel, with the inputs it accepts. Ops without a line
 // (or whose line declines the inputs) run their reference. Listed explicitly: no static registration.
-#include <omp.h>
+#include <thread>
 
 #include "backends/backend.h"
 #include "backends/cpu/convert.h"
@@ -47,6 +47,13 @@ bool linear_ok(Inputs in, const Attrs& a) {
   return in[0].is_contiguous() || in[0].dim() >= 1;
 }
 bool matmul_ok(Inputs in, const Attrs& a) { return float_inputs(in, a); }
+// The state-space kernels compute in f32: f64 inputs go to the (f64) reference.
+bool ssm_ok(Inputs in, const Attrs& a) {
+  if (!float_inputs(in, a)) return false;
+  for (const Tensor& t : in)
+    if (t.dtype() == DType::f64) return false;
+  return true;
+}
 
 const KernelEntry kTable[] = {
     {OpId::add, k_add, all_computable, "cpu.add"},
@@ -80,6 +87,9 @@ const KernelEntry kTable[] = {
     {OpId::concat, k_concat, concat_ok, "cpu.concat"},
     {OpId::matmul, k_matmul, matmul_ok, "cpu.matmul_blas"},
     {OpId::linear, k_linear, linear_ok, "cpu.linear_blas"},
+    {OpId::causal_conv1d, k_causal_conv1d, ssm_ok, "cpu.causal_conv1d"},
+    {OpId::selective_scan, k_selective_scan, ssm_ok, "cpu.selective_scan"},
+    {OpId::selective_scan_state, k_selective_scan_state, ssm_ok, "cpu.selective_scan_state"},
 };
 
 int g_threads = 0;
@@ -93,7 +103,7 @@ const KernelEntry* cpu_kernel(ops::OpId op, ops::Inputs in, const ops::Attrs& a)
 
 std::span<const KernelEntry> cpu_kernel_table() { return kTable; }
 
-int cpu_threads() { return g_threads > 0 ? g_threads : omp_get_max_threads(); }
+int cpu_threads() { return g_threads > 0 ? g_threads : std::max(1, (int)std::thread::hardware_concurrency()); }
 void set_cpu_threads(int n) { g_threads = n; }
 
 }  // namespace tessera::backends

@@ -1,11 +1,10 @@
-// OpenMP helpers for the CPU kernels: a parallel loop over [0, n) in chunks, serial when the work is small.
+// Parallel loops for the CPU kernels: [0, n) split across cpu_threads() on our thread pool, serial when small.
 #pragma once
-#include <omp.h>
-
 #include <algorithm>
 #include <cstdint>
 
 #include "backends/backend.h"
+#include "backends/cpu/thread_pool.h"
 
 namespace tessera::backends::cpu {
 
@@ -19,11 +18,10 @@ void parallel_for(int64_t n, int64_t cost_per_item, Fn&& fn) {
     return;
   }
   int64_t parts = std::min<int64_t>(n, threads);
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (int64_t p = 0; p < parts; ++p) {
+  run_parallel(parts, threads, [&](int64_t p) {
     int64_t begin = n * p / parts, end = n * (p + 1) / parts;
     if (begin < end) fn(begin, end);
-  }
+  });
 }
 
 }  // namespace tessera::backends::cpu

@@ -11,7 +11,7 @@ inline float vexp(float x) {
   // exp(x) = 2^n · exp(r), n = round(x / ln2), r = x − n·ln2 (split in hi/lo for accuracy).
   float xin = x;
   x = x > 88.7f ? 88.7f : (x < -87.3f ? -87.3f : x);  // NaN passes through both comparisons
-  float n = std::nearbyint(x * 1.44269504088896341f);
+  float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
   float r = std::fma(n, -0.693359375f, x);
   r = std::fma(n, 2.12194440e-4f, r);
   float p = 1.9875691500e-4f;
