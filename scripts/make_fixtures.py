@@ -16,7 +16,7 @@ import shutil
 import torch
 import transformers
 from safetensors.torch import save_file
-from transformers import BertConfig, BertForSequenceClassification, pipeline
+from transformers import BertConfig, BertForSequenceClassification, MambaConfig, MambaForCausalLM, pipeline
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "tests", "fixtures", "models")
@@ -143,20 +143,122 @@ def write_bert_pipeline(shared):
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
 
 
+def perturb_mamba(model, gen):
+    """Norm weights away from 1, conv biases and D away from their init, A_log per channel: every weight matters."""
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.endswith("norm.weight") or name.endswith("norm_f.weight"):
+                p.copy_(1.0 + 0.2 * torch.randn(p.shape, generator=gen))
+            elif name.endswith("conv1d.bias"):
+                p.copy_(0.1 * torch.randn(p.shape, generator=gen))
+            elif name.endswith(".D"):
+                p.copy_(1.0 + 0.3 * torch.randn(p.shape, generator=gen))
+            elif name.endswith("A_log"):
+                p.add_(0.1 * torch.randn(p.shape, generator=gen))
+
+
+def write_mamba_causal_lm(name, seed):
+    """A tiny MambaForCausalLM with non-default sizes (hidden 40 -> time_step_rank "auto" = 3, state 12, 3 layers):
+    per-layer hidden states and logits for a batch, and greedy generate(do_sample=False) for two prompts.
+    Returns the model (the mamba_ssm-layout classifier fixture reuses its weights)."""
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    cfg_kwargs = dict(vocab_size=96, hidden_size=40, state_size=12, num_hidden_layers=3, expand=2, conv_kernel=4,
+                      time_step_rank="auto", residual_in_fp32=True, use_conv_bias=True, use_bias=False,
+                      layer_norm_epsilon=1e-5, pad_token_id=0, bos_token_id=0, eos_token_id=0, initializer_range=0.3)
+    cfg = MambaConfig(**cfg_kwargs)
+    model = MambaForCausalLM(cfg).eval()
+    perturb_mamba(model, gen)
+    d = os.path.join(OUT, name)
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    model.save_pretrained(d, safe_serialization=True)
+    ids = torch.randint(1, cfg.vocab_size, (2, 9), generator=gen)
+    with torch.no_grad():
+        out = model(input_ids=ids, output_hidden_states=True, use_cache=False)
+        generations = []
+        for prompt in ([5, 17, 33, 2, 71, 40], [88]):
+            p = torch.tensor([prompt])
+            g = model.generate(p, max_new_tokens=20, do_sample=False, attention_mask=torch.ones_like(p))
+            generations.append({"prompt": prompt, "generated": g[0, len(prompt):].tolist()})
+    ref = {
+        "versions": versions(), "config": cfg_kwargs, "time_step_rank": cfg.time_step_rank,
+        "input_ids": ids.tolist(),
+        "hidden_states": [h.flatten().tolist() for h in out.hidden_states],  # each layer's output, then norm_f's
+        "logits": out.logits.flatten().tolist(),
+        "generations": generations,
+    }
+    with open(os.path.join(d, "reference.json"), "w") as f:
+        json.dump(ref, f)
+    return model
+
+
+def write_mamba_ssm_classifier(name, lm, seed):
+    """The mamba_ssm checkpoint layout of trinhxuankhai/mamba_text_classification (config d_model/n_layer/ssm_cfg,
+    backbone.embedding, vocab padded to pad_vocab_size_multiple, classification_head on the mean of the final
+    hidden states), built by renaming the tiny LM's weights. Reference: backbone -> mean -> head in PyTorch."""
+    gen = torch.Generator().manual_seed(seed)
+    d = os.path.join(OUT, name)
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    n = lm.config.hidden_size
+    config = {"d_model": n, "n_layer": lm.config.num_hidden_layers, "vocab_size": 93,  # padded to 96 (multiple of 8)
+              "ssm_cfg": {"d_state": lm.config.state_size}, "rms_norm": True, "residual_in_fp32": True,
+              "fused_add_norm": True, "pad_vocab_size_multiple": 8}
+    with open(os.path.join(d, "config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+    head = torch.nn.Linear(n, 2)
+    with torch.no_grad():
+        head.weight.copy_(0.5 * torch.randn(head.weight.shape, generator=gen))
+        head.bias.copy_(0.1 * torch.randn(head.bias.shape, generator=gen))
+    sd = {}
+    for k, v in lm.state_dict().items():
+        if k.startswith("lm_head."):
+            continue  # MambaTextClassification deletes lm_head
+        sd[k.replace("backbone.embeddings.", "backbone.embedding.")] = v.contiguous()
+    sd["classification_head.weight"] = head.weight.detach().contiguous()
+    sd["classification_head.bias"] = head.bias.detach().contiguous()
+    torch.save(sd, os.path.join(d, "pytorch_model.bin"))
+
+    def classify(ids):  # MambaTextClassification.forward: backbone -> mean over dim 1 (all positions) -> head
+        with torch.no_grad():
+            return head(lm.backbone(input_ids=ids, use_cache=False).last_hidden_state.mean(dim=1))
+
+    lengths = [9, 5, 3]
+    ids = torch.randint(1, 93, (len(lengths), max(lengths)), generator=gen)
+    mask = torch.zeros_like(ids)
+    for b, t in enumerate(lengths):
+        mask[b, :t] = 1
+        ids[b, t:] = 0  # right padding with id 0 (the GPT-NeoX pad = eos)
+    ref = {
+        "versions": versions(), "config": config,
+        "input_ids": ids.tolist(), "attention_mask": mask.tolist(),
+        "logits_mean_with_padding": classify(ids).flatten().tolist(),
+        "logits_unpadded": [classify(ids[b:b + 1, :t])[0].tolist() for b, t in enumerate(lengths)],
+    }
+    with open(os.path.join(d, "reference.json"), "w") as f:
+        json.dump(ref, f)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--shared", default=os.path.join(ROOT, "..", "shared"))
+    ap.add_argument("--only", choices=["bert", "mamba"], help="write only this family's fixtures")
     args = ap.parse_args()
     torch.set_num_threads(1)
-    write_bert_layers("bert-tiny", dict(vocab_size=128, hidden_size=36, num_hidden_layers=3, num_attention_heads=4,
-                                        intermediate_size=70, max_position_embeddings=32, type_vocab_size=3,
-                                        hidden_act="gelu", initializer_range=0.3, layer_norm_eps=1e-12, num_labels=2), seed=1, save_bin=True)
-    write_bert_layers("bert-tiny-gelu-new", dict(vocab_size=96, hidden_size=20, num_hidden_layers=2, num_attention_heads=2,
-                                                 intermediate_size=44, max_position_embeddings=24, type_vocab_size=2,
-                                                 hidden_act="gelu_new", initializer_range=0.3, layer_norm_eps=1e-5,
-                                                 id2label={0: "neg", 1: "neutral", 2: "pos"},
-                                                 label2id={"neg": 0, "neutral": 1, "pos": 2}), seed=2, save_bin=False)
-    write_bert_pipeline(args.shared)
+    if args.only in (None, "bert"):
+        write_bert_layers("bert-tiny", dict(vocab_size=128, hidden_size=36, num_hidden_layers=3, num_attention_heads=4,
+                                            intermediate_size=70, max_position_embeddings=32, type_vocab_size=3,
+                                            hidden_act="gelu", initializer_range=0.3, layer_norm_eps=1e-12, num_labels=2), seed=1, save_bin=True)
+        write_bert_layers("bert-tiny-gelu-new", dict(vocab_size=96, hidden_size=20, num_hidden_layers=2, num_attention_heads=2,
+                                                     intermediate_size=44, max_position_embeddings=24, type_vocab_size=2,
+                                                     hidden_act="gelu_new", initializer_range=0.3, layer_norm_eps=1e-5,
+                                                     id2label={0: "neg", 1: "neutral", 2: "pos"},
+                                                     label2id={"neg": 0, "neutral": 1, "pos": 2}), seed=2, save_bin=False)
+        write_bert_pipeline(args.shared)
+    if args.only in (None, "mamba"):
+        lm = write_mamba_causal_lm("mamba-tiny", seed=3)
+        write_mamba_ssm_classifier("mamba-ssm-classifier-tiny", lm, seed=4)
     print("wrote", OUT, versions())
 
 

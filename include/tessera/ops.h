@@ -64,6 +64,25 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, double value);  // mask:
 Tensor matmul(const Tensor& a, const Tensor& b);  // a @ b, batch dims broadcast, 1-D operands as in numpy
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias);  // x @ weight^T + bias; bias optional
 
+// State-space models (Mamba; transformers' modeling_mamba.py, mamba_ssm's selective_scan_fn). Computed in f32
+// (f64 in the reference), results in x's / u's dtype.
+// Depthwise causal conv: y[b,c,t] = bias[c] + Σ_k weight[c,k]·x[b,c,t-K+1+k] (zeros before t=0), i.e. PyTorch's
+// conv1d(x, weight, bias, padding=K-1, groups=C)[..., :T]. x (B, C, T); weight (C, 1, K) or (C, K); bias (C) optional.
+Tensor causal_conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias = {});
+struct SelectiveScanOptions {
+  Tensor z;                    // (B, C, T) gate: y·SiLU(z); optional
+  Tensor delta_bias;           // (C) added to delta before softplus; optional
+  Tensor initial_state;        // (B, C, N) f32 h_{-1}; optional (zeros)
+  bool delta_softplus = true;  // Δ = softplus(delta + bias), threshold 20 as torch
+};
+// Selective scan: Δ = softplus(delta + delta_bias); h_t = exp(Δ_t·A)·h_{t-1} + Δ_t·B_t·u_t; y_t = C_t·h_t + D·u_t;
+// y·SiLU(z). u, delta (B, C, T); A (C, N); B, C (B, N, T); D (C). Returns y (B, C, T) in u's dtype.
+Tensor selective_scan(const Tensor& u, const Tensor& delta, const Tensor& A, const Tensor& B, const Tensor& C,
+                      const Tensor& D, const SelectiveScanOptions& options = {});
+// The same recurrence's last state h_{T-1}: (B, C, N) f32, the recurrent cache after a prompt (C, D, z unused).
+Tensor selective_scan_state(const Tensor& u, const Tensor& delta, const Tensor& A, const Tensor& B,
+                            const SelectiveScanOptions& options = {});
+
 }  // namespace tessera::ops
 
 namespace tessera {

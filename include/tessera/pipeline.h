@@ -43,4 +43,33 @@ class TextClassificationPipeline {
 // task: "sentiment-analysis" or "text-classification".
 std::unique_ptr<TextClassificationPipeline> pipeline(std::string_view task, const PipelineOptions& options);
 
+// Text generation ("text-generation"): greedy decoding with the model's cache (a recurrent state for Mamba:
+// the prompt is scanned once, then each new token costs O(1) in the prompt length).
+struct GenerationOptions {
+  int64_t max_new_tokens = 20;
+  bool stop_at_eos = true;  // stop after config.json's eos_token_id (included in the output, as transformers)
+};
+
+struct Generation {
+  std::vector<int64_t> prompt_ids;
+  std::vector<int64_t> generated_ids;  // the new tokens only
+  std::string text;                    // decoded new tokens ("" without a tokenizer)
+  bool stopped_at_eos = false;
+  double prefill_seconds = 0, decode_seconds = 0;
+};
+
+class TextGenerationPipeline {
+ public:
+  virtual ~TextGenerationPipeline() = default;
+  // Tokenizes the prompt with the directory's tokenizer (error when it has none that loads).
+  virtual Generation operator()(const std::string& prompt, const GenerationOptions& options = {}) = 0;
+  // Token ids in, no tokenizer needed (the text is decoded only when a tokenizer loads).
+  virtual Generation generate_ids(std::span<const int64_t> prompt_ids, const GenerationOptions& options = {}) = 0;
+  virtual bool has_tokenizer() const = 0;
+  virtual std::string describe() const = 0;
+};
+
+// options.model, options.dtype are used.
+std::unique_ptr<TextGenerationPipeline> text_generation_pipeline(const PipelineOptions& options);
+
 }  // namespace tessera

@@ -59,12 +59,15 @@ VocabOptions read_vocab_options(const std::filesystem::path& dir);
 class Tokenizer {
  public:
   // A model directory: tokenizer.json if present (with tokenizer_config.json for model_max_length and
-  // padding_side), else vocab.txt (+ tokenizer_config.json, special_tokens_map.json).
+  // padding_side), else vocab.json + merges.txt (GPT-2 style), else vocab.txt (+ tokenizer_config.json,
+  // special_tokens_map.json).
   static Tokenizer from_dir(const std::filesystem::path& dir);
   static Tokenizer from_json_file(const std::filesystem::path& path);
   // `source` names the origin in error messages.
   static Tokenizer from_json_string(std::string_view json, std::string_view source = "tokenizer.json");
   static Tokenizer from_vocab(const std::filesystem::path& vocab_txt, const VocabOptions& options = {});
+  // A GPT-2-style byte-level BPE (vocab.json + merges.txt), as transformers' GPT2TokenizerFast builds it.
+  static Tokenizer from_vocab_merges(const std::filesystem::path& vocab_json, const std::filesystem::path& merges_txt);
 
   // Invalid UTF-8 throws tessera::Error naming the byte offset.
   Encoding encode(std::string_view text, const EncodeOptions& options = {}) const;

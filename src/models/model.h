@@ -43,4 +43,27 @@ struct LoadOptions {
 // Reads DIR/config.json's model_type (or architecture layout) and builds the classifier from the registry.
 std::unique_ptr<SequenceClassifier> load_sequence_classifier(const std::filesystem::path& dir, const LoadOptions& options = {});
 
+// Generation: what a causal LM keeps between steps (a recurrent state for SSMs, keys/values for attention).
+class GenerationCache {
+ public:
+  virtual ~GenerationCache() = default;
+};
+
+class CausalLM {
+ public:
+  virtual ~CausalLM() = default;
+  virtual std::string model_type() const = 0;
+  // Runs the prompt input_ids (B, T) i64; returns the cache after it and sets last_logits (B, V) f32.
+  virtual std::unique_ptr<GenerationCache> prefill(const Tensor& input_ids, Tensor* last_logits) const = 0;
+  // Feeds one token per sequence, ids (B) i64, advancing the cache; returns the next logits (B, V) f32.
+  virtual Tensor decode(const Tensor& ids, GenerationCache& cache) const = 0;
+  virtual int64_t vocab_size() const = 0;
+  virtual std::vector<int64_t> eos_token_ids() const = 0;  // config.json's eos_token_id (int or list)
+  virtual int64_t parameter_bytes() const = 0;
+  virtual RunInfo run_info() const = 0;
+};
+
+// Reads DIR/config.json and builds the causal LM from the registry.
+std::unique_ptr<CausalLM> load_causal_lm(const std::filesystem::path& dir, const LoadOptions& options = {});
+
 }  // namespace tessera::models

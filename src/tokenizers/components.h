@@ -57,6 +57,9 @@ class PreTokenizer {
   virtual ~PreTokenizer() = default;
   // Appends the word spans of `text` (byte offsets into it) to `words`.
   virtual void pre_tokenize(std::string_view text, std::vector<Span>& words) const = 0;
+  // ByteLevel: the model sees raw bytes (bpe.h); add_prefix_space: each piece not starting with ' ' gets one.
+  virtual bool byte_level() const { return false; }
+  virtual bool add_prefix_space() const { return false; }
 };
 
 // Splits on whitespace (removed) and isolates each punctuation character.

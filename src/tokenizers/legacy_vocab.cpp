@@ -136,9 +136,14 @@ Tokenizer Tokenizer::from_dir(const std::filesystem::path& dir) {
     }
     return t;
   }
+  if (std::filesystem::exists(dir / "vocab.json") && std::filesystem::exists(dir / "merges.txt")) {
+    Tokenizer t = from_vocab_merges(dir / "vocab.json", dir / "merges.txt");
+    if (config.model_max_length) t.impl_->model_max_length = *config.model_max_length;
+    if (config.padding_side) t.impl_->padding_side = *config.padding_side == "left" ? Side::left : Side::right;
+    return t;
+  }
   TESSERA_CHECK(std::filesystem::exists(dir / "vocab.txt"),
-                "tokenizer: {} has neither tokenizer.json nor vocab.txt (only WordPiece/BERT tokenizers are supported "
-                "so far)", dir.string());
+                "tokenizer: {} has neither tokenizer.json nor vocab.json + merges.txt nor vocab.txt", dir.string());
   Tokenizer t = from_vocab(dir / "vocab.txt", config.vocab);
   if (config.padding_side) t.impl_->padding_side = *config.padding_side == "left" ? Side::left : Side::right;
   return t;

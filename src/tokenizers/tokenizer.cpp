@@ -23,7 +23,7 @@ Encoding Tokenizer::Impl::encode_sequence(std::string_view text, int64_t type_id
   std::vector<AddedVocabulary::Piece> raw_pieces, pieces;
   std::vector<Span> words;
   std::vector<ModelToken> model_tokens;
-  NormalizedText original, normalized;
+  NormalizedText original, normalized, prefixed;
   added.split(text, /*normalized=*/false, raw_pieces);
   bool stop = false;
   for (const auto& raw : raw_pieces) {
@@ -41,10 +41,23 @@ Encoding Tokenizer::Impl::encode_sequence(std::string_view text, int64_t type_id
     added.split(n.text, /*normalized=*/true, pieces);
     for (const auto& piece : pieces) {
       if (stop) break;
-      const std::string_view piece_text = std::string_view(n.text).substr(piece.span.begin, piece.span.end - piece.span.begin);
+      std::string_view piece_text = std::string_view(n.text).substr(piece.span.begin, piece.span.end - piece.span.begin);
       if (piece.id >= 0) {
         emit(piece.id, std::string(piece_text), n.begin[piece.span.begin], n.end[piece.span.end - 1]);
         continue;
+      }
+      // Alignments of piece_text's bytes: into n, or into `prefixed` when a prefix space is added (it takes the
+      // first char's alignment, as NormalizedString::prepend).
+      const uint32_t* begins = n.begin.data() + piece.span.begin;
+      const uint32_t* ends = n.end.data() + piece.span.begin;
+      if (pre_tokenizer && pre_tokenizer->add_prefix_space() && piece_text.front() != ' ') {
+        prefixed.clear();
+        prefixed.text.reserve(piece_text.size() + 1);
+        prefixed.push(' ', begins[0], ends[0]);
+        prefixed.text.append(piece_text);
+        prefixed.begin.insert(prefixed.begin.end(), begins, begins + piece_text.size());
+        prefixed.end.insert(prefixed.end.end(), ends, ends + piece_text.size());
+        piece_text = prefixed.text, begins = prefixed.begin.data(), ends = prefixed.end.data();
       }
       words.clear();
       if (pre_tokenizer) pre_tokenizer->pre_tokenize(piece_text, words);
@@ -53,10 +66,10 @@ Encoding Tokenizer::Impl::encode_sequence(std::string_view text, int64_t type_id
         if (stop) break;
         model_tokens.clear();
         model->tokenize(piece_text.substr(word.begin, word.end - word.begin), model_tokens);
-        const uint32_t base = piece.span.begin + word.begin;
+        const uint32_t base = word.begin;
         for (const ModelToken& t : model_tokens) {
           const std::string* token = model->id_to_token(t.id);
-          emit(t.id, token ? *token : std::string(), n.begin[base + t.span.begin], n.end[base + t.span.end - 1]);
+          emit(t.id, token ? *token : std::string(), begins[base + t.span.begin], ends[base + t.span.end - 1]);
         }
         stop = e.ids.size() >= token_limit;
       }
@@ -100,6 +113,10 @@ Encoding Tokenizer::Impl::post_process(Encoding a, std::optional<Encoding> b, co
       truncate(a, n1);
       truncate(*b, n2);
     }
+  }
+  if (byte_level_offsets) {
+    byte_level_offsets->process(a);
+    if (b) byte_level_offsets->process(*b);
   }
   if (post_processor) return post_processor->process(std::move(a), b ? &*b : nullptr, options.add_special_tokens);
   if (b) {  // no post-processor: plain concatenation (type ids already 0 / 1)

@@ -6,6 +6,7 @@
 
 #include "tessera/tokenizer.h"
 #include "tokenizers/added_vocabulary.h"
+#include "tokenizers/bpe.h"
 #include "tokenizers/components.h"
 
 namespace tessera::tokenizers {
@@ -15,6 +16,7 @@ struct Tokenizer::Impl {
   std::unique_ptr<PreTokenizer> pre_tokenizer;   // may be null: the whole piece is one word
   std::unique_ptr<Model> model;
   std::optional<TemplateProcessing> post_processor;
+  std::optional<ByteLevelOffsets> byte_level_offsets;  // a ByteLevel post-processor (runs before the template)
   std::unique_ptr<Decoder> decoder;              // may be null: tokens joined by spaces
   AddedVocabulary added;
   std::size_t model_max_length = 512;

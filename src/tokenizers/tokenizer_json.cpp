@@ -1,10 +1,12 @@
 // Parses tokenizer.json into the pipeline: BertNormalizer, BertPreTokenizer, WordPiece, TemplateProcessing /
-// BertProcessing, WordPiece decoder, added_tokens. Unsupported component types fail naming type and file.
+// BertProcessing, WordPiece decoder, added_tokens; byte-level BPE types come from bpe_json.cpp. Unsupported
+// component types fail naming type and file.
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "tessera/error.h"
+#include "tokenizers/bpe.h"
 #include "tokenizers/tokenizer_impl.h"
 #include "tokenizers/unicode.h"
 
@@ -32,8 +34,7 @@ T field(const json& j, const char* key, T fallback, std::string_view source, std
 std::unique_ptr<Normalizer> parse_normalizer(const json& j, std::string_view source) {
   if (j.is_null()) return nullptr;
   const std::string type = type_of(j, source, "normalizer");
-  TESSERA_CHECK(type == "BertNormalizer", "{}: normalizer type '{}' is not supported yet (supported: BertNormalizer)",
-                source, type);
+  if (type != "BertNormalizer") return parse_bpe_normalizer(j, source, parse_normalizer);
   BertNormalizerOptions o;
   o.clean_text = field(j, "clean_text", true, source, "normalizer");
   o.handle_chinese_chars = field(j, "handle_chinese_chars", true, source, "normalizer");
@@ -45,17 +46,17 @@ std::unique_ptr<Normalizer> parse_normalizer(const json& j, std::string_view sou
 std::unique_ptr<PreTokenizer> parse_pre_tokenizer(const json& j, std::string_view source) {
   if (j.is_null()) return nullptr;
   const std::string type = type_of(j, source, "pre_tokenizer");
-  TESSERA_CHECK(type == "BertPreTokenizer",
-                "{}: pre_tokenizer type '{}' is not supported yet (supported: BertPreTokenizer)", source, type);
+  if (type != "BertPreTokenizer") return parse_bpe_pre_tokenizer(j, source);
   return std::make_unique<BertPreTokenizer>();
 }
 
-std::unique_ptr<Model> parse_model(const json& j, std::string_view source) {
+std::unique_ptr<Model> parse_model(const json& j, std::string_view source, bool byte_level) {
   TESSERA_CHECK(j.is_object(), "{}: \"model\" must be an object", source);
   // Old files omit the model type; WordPiece is recognised by its continuation prefix.
   const std::string type = j.contains("type") ? type_of(j, source, "model")
                            : j.contains("continuing_subword_prefix") ? "WordPiece" : "(missing)";
-  TESSERA_CHECK(type == "WordPiece", "{}: model type '{}' is not supported yet (supported: WordPiece)", source, type);
+  if (type == "BPE") return parse_bpe_model(j, source, byte_level);
+  TESSERA_CHECK(type == "WordPiece", "{}: model type '{}' is not supported yet (supported: WordPiece, BPE)", source, type);
   TESSERA_CHECK(j.contains("vocab") && j["vocab"].is_object(), "{}: WordPiece model needs a \"vocab\" object", source);
   Vocab vocab;
   vocab.reserve(j["vocab"].size());
@@ -126,7 +127,7 @@ std::optional<TemplateProcessing> parse_post_processor(const json& j, std::strin
 std::unique_ptr<Decoder> parse_decoder(const json& j, std::string_view source) {
   if (j.is_null()) return nullptr;
   const std::string type = type_of(j, source, "decoder");
-  TESSERA_CHECK(type == "WordPiece", "{}: decoder type '{}' is not supported yet (supported: WordPiece)", source, type);
+  if (type != "WordPiece") return parse_bpe_decoder(j, source);
   return std::make_unique<WordPieceDecoder>(field<std::string>(j, "prefix", "##", source, "decoder"),
                                             field(j, "cleanup", true, source, "decoder"));
 }
@@ -146,8 +147,9 @@ Tokenizer Tokenizer::from_json_string(std::string_view text, std::string_view so
   impl->normalizer = parse_normalizer(get("normalizer"), source);
   impl->pre_tokenizer = parse_pre_tokenizer(get("pre_tokenizer"), source);
   TESSERA_CHECK(j.contains("model"), "{}: missing \"model\"", source);
-  impl->model = parse_model(j["model"], source);
-  impl->post_processor = parse_post_processor(get("post_processor"), source);
+  impl->model = parse_model(j["model"], source, impl->pre_tokenizer && impl->pre_tokenizer->byte_level());
+  impl->post_processor =
+      parse_post_processor(split_byte_level_processor(get("post_processor"), source, impl->byte_level_offsets), source);
   impl->decoder = parse_decoder(get("decoder"), source);
   const json added = get("added_tokens");
   TESSERA_CHECK(added.is_null() || added.is_array(), "{}: \"added_tokens\" must be an array", source);

@@ -15,7 +15,7 @@ InputSpec in(Shape shape, DType dtype, Layout layout, Values values) { return {s
 
 std::vector<OpCase> all_cases() {
   std::vector<OpCase> all;
-  for (auto f : {movement_cases, elementwise_cases, reduce_cases, activation_cases, norm_cases, linalg_cases}) {
+  for (auto f : {movement_cases, elementwise_cases, reduce_cases, activation_cases, norm_cases, linalg_cases, ssm_cases}) {
     auto v = f();
     all.insert(all.end(), v.begin(), v.end());
   }
@@ -28,6 +28,7 @@ double draw(const InputSpec& s, std::mt19937_64& rng, int64_t i) {
   switch (s.values) {
     case Values::normal: return normal(rng);
     case Values::positive: return 0.1 + std::fabs(normal(rng)) * 2;
+    case Values::negative: return -0.1 - std::fabs(normal(rng)) * 2;
     case Values::integers: return (double)((int64_t)(rng() % 9) - 4);
     case Values::ids: return (double)(rng() % (uint64_t)std::max<int64_t>(s.id_limit, 1));
     case Values::boolean: return (double)(rng() % 2);

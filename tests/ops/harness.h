@@ -11,7 +11,7 @@
 namespace tessera::testing {
 
 enum class Layout { contiguous, transposed, sliced, broadcast };
-enum class Values { normal, positive, integers, ids, boolean, specials };
+enum class Values { normal, positive, negative, integers, ids, boolean, specials };
 
 struct InputSpec {
   Shape shape;
@@ -40,6 +40,7 @@ std::vector<OpCase> reduce_cases();
 std::vector<OpCase> activation_cases();
 std::vector<OpCase> norm_cases();
 std::vector<OpCase> linalg_cases();
+std::vector<OpCase> ssm_cases();
 std::vector<OpCase> all_cases();
 
 // Materialises an input: random values from `seed`, laid out as asked (a view of a larger buffer).

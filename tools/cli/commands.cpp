@@ -4,14 +4,18 @@
 namespace tessera::cli {
 
 void register_classify(CLI::App& app);
+void register_generate(CLI::App& app);
 void register_tokenize(CLI::App& app);
 void register_graph(CLI::App& app);
 void register_version(CLI::App& app);
+void register_bench(CLI::App& app);
 
 void register_all(CLI::App& app) {
   register_classify(app);
+  register_generate(app);
   register_tokenize(app);
   register_graph(app);
+  register_bench(app);
   register_version(app);
 }
 
