@@ -74,13 +74,27 @@ BertConfig BertConfig::base() {
   return c;
 }
 
+namespace {
+// Note [Fused QKV]: the query, key and value projections (HF names attention.self.{query,key,value}) become one
+// (3C, C) linear, so a layer runs one GEMM with N = 3C instead of three; the attention scale 1/sqrt(D) is folded
+// into the query rows so the (B, H, T, T) scores need no separate scaling pass. Same math up to rounding.
+Linear fused_qkv(const Weights& w, const BertConfig& c) {
+  int64_t C = c.hidden_size;
+  Linear q(w.scope("attention.self.query."), C, C), k(w.scope("attention.self.key."), C, C),
+      v(w.scope("attention.self.value."), C, C);
+  double scale = 1.0 / std::sqrt((double)c.head_dim());
+  Linear qkv;
+  qkv.weight = ops::concat(std::vector<Tensor>{ops::mul_scalar(q.weight, scale), k.weight, v.weight}, 0);  // (3C, C)
+  qkv.bias = ops::concat(std::vector<Tensor>{ops::mul_scalar(q.bias, scale), k.bias, v.bias}, 0);          // (3C)
+  return qkv;
+}
+}  // namespace
+
 BertLayer::BertLayer(const Weights& w, const BertConfig& c)
     : heads_(c.num_attention_heads),
       head_dim_(c.head_dim()),
       act_(c.hidden_act),
-      query_(w.scope("attention.self.query."), c.hidden_size, c.hidden_size),
-      key_(w.scope("attention.self.key."), c.hidden_size, c.hidden_size),
-      value_(w.scope("attention.self.value."), c.hidden_size, c.hidden_size),
+      qkv_(fused_qkv(w, c)),
       attention_output_(w.scope("attention.output.dense."), c.hidden_size, c.hidden_size),
       intermediate_(w.scope("intermediate.dense."), c.hidden_size, c.intermediate_size),
       output_(w.scope("output.dense."), c.intermediate_size, c.hidden_size),
@@ -89,10 +103,12 @@ BertLayer::BertLayer(const Weights& w, const BertConfig& c)
 
 Tensor BertLayer::self_attention(const Tensor& x, const Tensor& additive_mask) const {
   int64_t B = x.size(0), T = x.size(1), C = x.size(2);
-  auto heads = [&](const Tensor& t) { return ops::permute(ops::reshape(t, {B, T, heads_, head_dim_}), {0, 2, 1, 3}); };
-  Tensor q = heads(query_(x)), k = heads(key_(x)), v = heads(value_(x));            // (B, H, T, D)
+  Tensor qkv = qkv_(x);                                                             // (B, T, 3C)
+  auto heads = [&](int64_t i) {                                                     // views, no copies
+    return ops::permute(ops::reshape(ops::slice(qkv, -1, i * C, (i + 1) * C), {B, T, heads_, head_dim_}), {0, 2, 1, 3});
+  };
+  Tensor q = heads(0), k = heads(1), v = heads(2);                                  // (B, H, T, D), q pre-scaled
   Tensor scores = ops::matmul(q, ops::transpose(k, -1, -2));                        // (B, H, T, T)
-  scores = ops::mul_scalar(scores, 1.0 / std::sqrt((double)head_dim_));
   if (additive_mask.defined()) scores = ops::add(scores, additive_mask);             // + (B, 1, 1, T)
   Tensor probs = ops::softmax(scores, -1);
   Tensor context = ops::matmul(probs, v);                                           // (B, H, T, D)

@@ -49,7 +49,8 @@ class BertLayer {
   Tensor self_attention(const Tensor& x, const Tensor& additive_mask) const;
   int64_t heads_, head_dim_;
   std::string act_;
-  Linear query_, key_, value_, attention_output_, intermediate_, output_;
+  Linear qkv_;  // query, key, value fused into one (3C, C) GEMM, 1/sqrt(D) folded into the query rows
+  Linear attention_output_, intermediate_, output_;
   LayerNorm attention_norm_, output_norm_;
 };
 

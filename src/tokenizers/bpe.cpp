@@ -124,7 +124,8 @@ Bpe::Bpe(Vocab vocab, const std::vector<std::pair<std::string, std::string>>& me
   const std::size_t prefix = options_.continuing_subword_prefix.size();
   std::string merged;
   for (std::size_t rank = 0; rank < merges.size(); ++rank) {
-    const auto& [a, b] = merges[rank];
+    const std::string& a = merges[rank].first;  // named references, not a structured binding: clang 14 cannot
+    const std::string& b = merges[rank].second;  // capture bindings in the lambda below
     const std::string where = merge_lines ? fmt::format("{}:{}", source, (*merge_lines)[rank])
                                           : fmt::format("{} merge {}", source, rank);
     auto id_of = [&](const std::string& token, std::string_view role) {

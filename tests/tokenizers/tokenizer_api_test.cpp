@@ -60,7 +60,9 @@ TEST(TokenizerApi, BatchPadsToLongestWithAttentionMask) {
       EXPECT_EQ(batch[i].ids[k], real ? single.ids[k] : 0);
       EXPECT_EQ(batch[i].attention_mask[k], real ? 1 : 0);
       EXPECT_EQ(batch[i].type_ids[k], 0);
-      if (!real) EXPECT_EQ(batch[i].tokens[k], "[PAD]");
+      if (!real) {
+        EXPECT_EQ(batch[i].tokens[k], "[PAD]");
+      }
     }
   }
 }

@@ -45,11 +45,11 @@ def test_rows(data_dir):
 
 
 class Log:
-    """Appends JSON lines to OUT/train_log.jsonl and echoes them."""
+    """Appends JSON lines to `path` (default OUT.work/train_log.jsonl) and echoes them."""
 
-    def __init__(self, out_dir):
-        os.makedirs(out_dir, exist_ok=True)
-        self.f = open(os.path.join(out_dir, "train_log.jsonl"), "a")
+    def __init__(self, path):
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        self.f = open(path, "a")
         self.t0 = time.time()
 
     def __call__(self, **kw):
@@ -78,3 +78,14 @@ def cosine_lr(step, total, warmup, peak):
 def past_deadline(start, minutes):
     """True once `minutes` (> 0) have passed since `start` (time.time())."""
     return minutes > 0 and (time.time() - start) / 60 > minutes
+
+
+def scheduled_lr(step, total, warmup, peak, phase_start, cap_minutes):
+    """Linear warm-up then cosine decay over the phase, whichever ends first: `total` steps or the time cap,
+    so a time-capped phase still anneals its learning rate to ~0."""
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    p = (step - warmup) / max(1, total - warmup)
+    if cap_minutes > 0:
+        p = max(p, (time.time() - phase_start) / (cap_minutes * 60))
+    return peak * 0.5 * (1 + np.cos(np.pi * min(1.0, p)))

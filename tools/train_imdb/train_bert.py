@@ -23,6 +23,22 @@ def encode(tok, texts, max_len):
     return tok(texts, truncation=True, max_length=max_len, padding="longest", return_tensors="pt")
 
 
+class Pretokenized:
+    """Token ids of every text, computed once; collate() pads a batch of them (keeps the GPU fed)."""
+
+    def __init__(self, tok, texts, max_len):
+        self.ids = tok(texts, truncation=True, max_length=max_len)["input_ids"]
+
+    def collate(self, idx, dev):
+        n = max(len(self.ids[i]) for i in idx)
+        ids = torch.zeros(len(idx), n, dtype=torch.long)
+        mask = torch.zeros(len(idx), n, dtype=torch.long)
+        for r, i in enumerate(idx):
+            ids[r, :len(self.ids[i])] = torch.tensor(self.ids[i])
+            mask[r, :len(self.ids[i])] = 1
+        return {"input_ids": ids.to(dev), "attention_mask": mask.to(dev)}
+
+
 def mask_tokens(ids, special, vocab_size, gen, p=0.15):
     labels = ids.clone()
     prob = torch.full(ids.shape, p, device=ids.device)
@@ -55,24 +71,27 @@ def main():
     ap.add_argument("--data", required=True, help="folder with train.jsonl.gz (and test.jsonl.gz for the final report)")
     ap.add_argument("--vocab", required=True, help="bert-base-uncased vocab.txt")
     ap.add_argument("--out", required=True)
+    ap.add_argument("--log", help="JSON-lines training log (default OUT.work/train_log.jsonl)")
     ap.add_argument("--hidden", type=int, default=192)
     ap.add_argument("--layers", type=int, default=4)
     ap.add_argument("--heads", type=int, default=3)
     ap.add_argument("--intermediate", type=int, default=768)
     ap.add_argument("--max-len", type=int, default=512)
-    ap.add_argument("--mlm-epochs", type=float, default=6)
-    ap.add_argument("--ft-epochs", type=float, default=4)
+    ap.add_argument("--mlm-epochs", type=float, default=12)
+    ap.add_argument("--ft-epochs", type=float, default=5)
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--mlm-lr", type=float, default=1e-3)
-    ap.add_argument("--ft-lr", type=float, default=1e-4)
+    ap.add_argument("--ft-lr", type=float, default=6e-5)
     ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--evals-per-epoch", type=int, default=4, help="validation evaluations per fine-tuning epoch")
+    ap.add_argument("--mlm-warmup", type=int, default=500)
     ap.add_argument("--limit", type=int, default=0, help="use only N train reviews (smoke tests)")
     ap.add_argument("--mlm-minutes", type=float, default=0, help="cap masked-LM pre-training at this many minutes")
     ap.add_argument("--ft-minutes", type=float, default=0, help="cap fine-tuning at this many minutes")
     args = ap.parse_args()
     common.seed_all(args.seed)
     dev = "cuda" if torch.cuda.is_available() else "cpu"
-    log = common.Log(args.out + ".work")
+    log = common.Log(args.log or os.path.join(args.out + ".work", "train_log.jsonl"))
     log(event="start", args=vars(args), torch=torch.__version__, device=dev)
     train, val = common.train_val_split(args.data, args.seed)
     if args.limit:
@@ -89,16 +108,18 @@ def main():
     steps_per_epoch = (len(train) + args.batch_size - 1) // args.batch_size
     total = int(args.mlm_epochs * steps_per_epoch)
     step, phase_start = 0, time.time()
-    texts = [r["text"] for r in train]
+    pre = Pretokenized(tok, [r["text"] for r in train], args.max_len)
+    labels_all = [r["label"] for r in train]
+    log(event="tokenized", texts=len(train))
     while step < total:
-        for b in common.batches(texts, args.batch_size, True, args.seed + step):
+        for b in common.batches(list(range(len(train))), args.batch_size, True, args.seed + step):
             if step >= total:
                 break
-            enc = encode(tok, b, args.max_len).to(dev)
+            enc = pre.collate(b, dev)
             special = (enc["input_ids"] == 101) | (enc["input_ids"] == 102) | (enc["attention_mask"] == 0)
             ids, labels = mask_tokens(enc["input_ids"], special, tok.vocab_size, gen)
             for g in opt.param_groups:
-                g["lr"] = common.cosine_lr(step, total, 300, args.mlm_lr)
+                g["lr"] = common.scheduled_lr(step, total, args.mlm_warmup, args.mlm_lr, phase_start, args.mlm_minutes)
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=dev == "cuda"):
                 loss = mlm(input_ids=ids, attention_mask=enc["attention_mask"], labels=labels).loss
             loss.backward()
@@ -121,13 +142,13 @@ def main():
     total = int(args.ft_epochs * steps_per_epoch)
     best, best_state, step, phase_start = -1.0, None, 0, time.time()
     while step < total:
-        for b in common.batches(train, args.batch_size, True, args.seed * 7 + step):
+        for b in common.batches(list(range(len(train))), args.batch_size, True, args.seed * 7 + step):
             if step >= total:
                 break
-            enc = encode(tok, [r["text"] for r in b], args.max_len).to(dev)
-            y = torch.tensor([r["label"] for r in b], device=dev)
+            enc = pre.collate(b, dev)
+            y = torch.tensor([labels_all[i] for i in b], device=dev)
             for g in opt.param_groups:
-                g["lr"] = common.cosine_lr(step, total, 100, args.ft_lr)
+                g["lr"] = common.scheduled_lr(step, total, 100, args.ft_lr, phase_start, args.ft_minutes)
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=dev == "cuda"):
                 loss = F.cross_entropy(model(**enc).logits.float(), y)
             loss.backward()
@@ -135,7 +156,7 @@ def main():
             opt.step()
             opt.zero_grad(set_to_none=True)
             step += 1
-            if step % (steps_per_epoch // 2 or 1) == 0 or step == total:
+            if step % (steps_per_epoch // args.evals_per_epoch or 1) == 0 or step == total:
                 acc = accuracy(model, tok, val, args.max_len, dev)
                 log(event="finetune", step=step, total=total, loss=round(loss.item(), 4), val_accuracy=acc)
                 if acc > best:

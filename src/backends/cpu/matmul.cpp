@@ -63,7 +63,7 @@ void batched_matmul(const Tensor& a, const Tensor& b, const Tensor& out) {
     std::fill(c, c + out.numel(), T(0));
     return;
   }
-  for (int64_t bi = 0; bi < batch; ++bi) {
+  auto one = [&](int64_t bi) {
     // Offsets of this batch in a and b, broadcasting their batch dims from the right.
     int64_t rem = bi, oa = 0, ob = 0;
     for (int64_t d = ro - 3; d >= 0; --d) {
@@ -76,6 +76,19 @@ void batched_matmul(const Tensor& a, const Tensor& b, const Tensor& out) {
     BlasMatrix A = as_blas((const char*)(a.data<T>() + oa), m, k, a.strides()[ra - 2], a.strides()[ra - 1], sizeof(T));
     BlasMatrix B = as_blas((const char*)(b.data<T>() + ob), k, n, b.strides()[rb - 2], b.strides()[rb - 1], sizeof(T));
     gemm<T>(A.trans, B.trans, m, n, k, (const T*)A.ptr, A.ld, (const T*)B.ptr, B.ld, T(0), c + bi * m * n, n);
+  };
+  // Note [Batched small GEMMs]: attention runs B·H small products (e.g. 96 of 128×64×128). Letting OpenBLAS
+  // thread each one wakes its pool 96 times for ~1 MFLOP of work; instead our pool takes whole products and
+  // each runs single-threaded BLAS.
+  if (batch >= 2 && m * n * k <= (int64_t)1 << 22 && cpu_threads() > 1) {
+    int saved = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+    parallel_for(batch, 2 * m * n * k, [&](int64_t begin, int64_t end) {
+      for (int64_t bi = begin; bi < end; ++bi) one(bi);
+    });
+    openblas_set_num_threads(saved);
+  } else {
+    for (int64_t bi = 0; bi < batch; ++bi) one(bi);
   }
 }
 
