@@ -145,6 +145,12 @@ MambaMixer::MambaMixer(const Weights& w, const MambaConfig& c)
   act_ = c.hidden_act;
 }
 
+// Note [mamba layouts]
+// No activation is copied to change layout; every GEMM reads its operands as BLAS (transposed) views:
+// - in_proj writes xz (B, T, 2I); the conv and the scan read its halves as strided (B, I, T) views (x, z).
+// - the conv writes u (B, I, T); x_proj reads it transposed: dbc = u^T @ W_x^T (B, T, R + 2N), so B_t and C_t
+//   are contiguous rows, and Δ = dbc[..., :R] @ W_dt^T (B, T, I) gives the scan 16 contiguous channels per step.
+// - the scan writes y (B, I, T); out_proj reads it transposed: y^T @ W_out^T (B, T, C).
 Tensor MambaMixer::forward(const Tensor& x, MambaLayerCache* cache) const {
   int64_t B = x.size(0), T = x.size(1), I = intermediate_, N = state_, R = rank_;
   Tensor xz = in_proj_(x);                                               // (B, T, 2I)
@@ -156,14 +162,15 @@ Tensor MambaMixer::forward(const Tensor& x, MambaLayerCache* cache) const {
                                                                        ops::contiguous(u_in)}, 2);  // (B, I, K)
   }
   Tensor u = ops::activation(ops::causal_conv1d(u_in, conv_weight_, conv_bias_), act_);  // (B, I, T)
-  Tensor dbc = x_proj_(ops::transpose(u, 1, 2));                        // (B, T, R + 2N)
-  Tensor dt = ops::linear(ops::slice(dbc, 2, 0, R), dt_proj_.weight, {});  // (B, T, I), bias in the scan
-  Tensor delta = ops::transpose(dt, 1, 2);                               // (B, I, T)
-  Tensor Bm = ops::transpose(ops::slice(dbc, 2, R, R + N), 1, 2);        // (B, N, T)
-  Tensor Cm = ops::transpose(ops::slice(dbc, 2, R + N, R + 2 * N), 1, 2);  // (B, N, T)
+  Tensor dbc = ops::matmul(ops::transpose(u, 1, 2), ops::transpose(x_proj_.weight, 0, 1));  // (B, T, R + 2N)
+  Tensor dt = ops::matmul(ops::slice(dbc, 2, 0, R), ops::transpose(dt_proj_.weight, 0, 1));  // (B, T, I), bias in the scan
+  Tensor delta = ops::transpose(dt, 1, 2);                               // (B, I, T) view
+  Tensor Bm = ops::transpose(ops::slice(dbc, 2, R, R + N), 1, 2);        // (B, N, T) view
+  Tensor Cm = ops::transpose(ops::slice(dbc, 2, R + N, R + 2 * N), 1, 2);  // (B, N, T) view
   Tensor y = ops::selective_scan(u, delta, A_, Bm, Cm, D_, {.z = z, .delta_bias = dt_bias_});  // (B, I, T)
   if (cache) cache->ssm_state = ops::selective_scan_state(u, delta, A_, Bm, {.delta_bias = dt_bias_});  // (B, I, N)
-  return out_proj_(ops::transpose(y, 1, 2));                             // (B, T, C)
+  Tensor out = ops::matmul(ops::transpose(y, 1, 2), ops::transpose(out_proj_.weight, 0, 1));  // (B, T, C)
+  return out_proj_.bias.defined() ? ops::add(out, out_proj_.bias) : out;
 }
 
 Tensor MambaMixer::step(const Tensor& x, MambaLayerCache& cache) const {

@@ -93,7 +93,7 @@ TEST(Cli, BadInputGivesOneLineErrorAndNonzeroExit) {
   TempDir empty_model;
   for (const Case& c : std::vector<Case>{
            {"classify --model " + q(empty_model.path) + " hi", "config.json"},
-           {"classify --model /nonexistent/dir hi", "Directory does not exist"},
+           {"classify --model /nonexistent/dir hi", "directory not found"},
            {"classify --model " + q(d.path) + " \"$(printf '\\377\\376')\"", "invalid UTF-8"},
            {"classify --model " + q(d.path), "no input texts"},
            {"classify --model " + q(d.path) + " --input " + q(d.path / "bad.jsonl"), "bad.jsonl:1"},

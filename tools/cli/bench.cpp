@@ -32,11 +32,17 @@ void finish_bench(const bench::Report& r, const bench::RunOptions& o, const std:
 
 // ---- Benchmarks: one declaration + one call per bench_<name>.cpp (add bench_tokenize, bench_mamba here) ----
 void register_bench_classify(CLI::App& bench);
+void register_bench_bert_vs_mamba(CLI::App& bench);
+void register_bench_mamba(CLI::App& bench);
+void register_bench_tokenize(CLI::App& bench);
 
 void register_bench(CLI::App& app) {
   auto* bench = app.add_subcommand("bench", "Benchmark Tessera (and a PyTorch peer in the same run); see docs/benchmarks.md");
   bench->require_subcommand(1);
   register_bench_classify(*bench);
+  register_bench_bert_vs_mamba(*bench);
+  register_bench_mamba(*bench);
+  register_bench_tokenize(*bench);
 }
 // ---- end of the benchmark list ----
 

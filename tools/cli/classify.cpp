@@ -4,6 +4,7 @@
 
 #include "backends/backend.h"
 #include "cli/commands.h"
+#include "cli/default_models.h"
 #include "cli/text_input.h"
 #include "tessera/pipeline.h"
 
@@ -39,7 +40,7 @@ void run_classify(const ClassifyArgs& a) {
   auto dt = dtype_from_name(a.dtype);
   TESSERA_CHECK(dt && (*dt == DType::f32 || *dt == DType::f16 || *dt == DType::bf16),
                 "classify: --dtype must be f32, f16 or bf16, got '{}'", a.dtype);
-  PipelineOptions o{.model = a.model, .batch_size = a.batch_size, .dtype = *dt, .function_to_apply = a.function,
+  PipelineOptions o{.model = resolve_model(a.model, default_bert_model(), "classify"), .batch_size = a.batch_size, .dtype = *dt, .function_to_apply = a.function,
                     .sort_by_length = !a.no_sort};
   if (a.max_length > 0) o.max_length = a.max_length;
   auto pipe = pipeline("sentiment-analysis", o);
@@ -57,7 +58,8 @@ void run_classify(const ClassifyArgs& a) {
 void register_classify(CLI::App& app) {
   auto a = std::make_shared<ClassifyArgs>();
   auto* cmd = app.add_subcommand("classify", "Classify texts (sentiment analysis) with a Hugging Face model directory");
-  cmd->add_option("--model", a->model, "Model directory (config.json, weights, tokenizer)")->required()->check(CLI::ExistingDirectory);
+  cmd->add_option("--model", a->model,
+                  "Model directory (config.json, weights, tokenizer); default: the embedded models/imdb-bert-small");
   cmd->add_option("--max-length", a->max_length, "Truncate inputs to N tokens (default: the model's limit, 512 for BERT)");
   cmd->add_option("--batch-size", a->batch_size, "Texts per forward pass (default 8)")->check(CLI::PositiveNumber);
   cmd->add_option("--input", a->input, "Read texts from FILE ('-' = stdin): JSON lines, strings or {\"text\": ...}; .gz ok");

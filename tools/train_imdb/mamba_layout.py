@@ -20,7 +20,7 @@ class MambaClassifier(torch.nn.Module):
         self.classification_head = torch.nn.Linear(cfg.hidden_size, num_labels)
 
     def forward(self, input_ids, attention_mask=None):
-        h = self.backbone(input_ids=input_ids).last_hidden_state  # (B, T, C)
+        h = self.backbone(input_ids=input_ids, use_cache=False).last_hidden_state  # (B, T, C)
         if attention_mask is None:
             pooled = h.mean(dim=1)  # what the reference model does: every position, padding included
         else:  # right padding + a causal model: equal to the unpadded mean of each sequence

@@ -79,8 +79,9 @@ def main():
     ap.add_argument("--max-len", type=int, default=512)
     ap.add_argument("--mlm-epochs", type=float, default=12)
     ap.add_argument("--ft-epochs", type=float, default=5)
-    ap.add_argument("--batch-size", type=int, default=64)
-    ap.add_argument("--mlm-lr", type=float, default=1e-3)
+    ap.add_argument("--batch-size", type=int, default=64, help="fine-tuning batch size")
+    ap.add_argument("--mlm-batch-size", type=int, default=128, help="masked-LM batch size")
+    ap.add_argument("--mlm-lr", type=float, default=1.5e-3)
     ap.add_argument("--ft-lr", type=float, default=6e-5)
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--evals-per-epoch", type=int, default=4, help="validation evaluations per fine-tuning epoch")
@@ -105,14 +106,14 @@ def main():
     # 1. Masked-LM pre-training on the train texts (labels unused).
     mlm = BertForMaskedLM(cfg).to(dev)
     opt = torch.optim.AdamW(mlm.parameters(), lr=args.mlm_lr, weight_decay=0.01, betas=(0.9, 0.98))
-    steps_per_epoch = (len(train) + args.batch_size - 1) // args.batch_size
+    steps_per_epoch = (len(train) + args.mlm_batch_size - 1) // args.mlm_batch_size
     total = int(args.mlm_epochs * steps_per_epoch)
     step, phase_start = 0, time.time()
     pre = Pretokenized(tok, [r["text"] for r in train], args.max_len)
     labels_all = [r["label"] for r in train]
     log(event="tokenized", texts=len(train))
     while step < total:
-        for b in common.batches(list(range(len(train))), args.batch_size, True, args.seed + step):
+        for b in common.batches(list(range(len(train))), args.mlm_batch_size, True, args.seed + step):
             if step >= total:
                 break
             enc = pre.collate(b, dev)
@@ -139,6 +140,7 @@ def main():
     model.bert.load_state_dict(mlm.bert.state_dict(), strict=False)
     del mlm
     opt = torch.optim.AdamW(model.parameters(), lr=args.ft_lr, weight_decay=0.01)
+    steps_per_epoch = (len(train) + args.batch_size - 1) // args.batch_size
     total = int(args.ft_epochs * steps_per_epoch)
     best, best_state, step, phase_start = -1.0, None, 0, time.time()
     while step < total:

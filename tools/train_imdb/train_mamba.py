@@ -2,7 +2,9 @@
 """Train the embedded small Mamba IMDB classifier (mamba_ssm classifier layout, GPT-NeoX tokenizer): causal-LM
 pre-training on the train texts, then fine-tuning of backbone + head over the mean of the final hidden states;
 the best validation checkpoint (held-out slice of the train split) is saved with f16 safetensors.
-transformers' Mamba trains through its parallel-scan path (use_mambapy=True) when mamba-ssm isn't installed.
+Without mamba-ssm (and mambapy) transformers' Mamba scans with a Python loop over every time step, so by default
+every MambaMixer is patched with fast_mamba's chunked scan (same function, same weights; --no-fast-scan to
+train through transformers' own path). evaluate.py always uses the untouched transformers path.
 
   python3 tools/train_imdb/train_mamba.py --data DIR --tokenizer DIR/tokenizer.json --out models/imdb-mamba-small
 """
@@ -16,6 +18,7 @@ import torch.nn.functional as F
 from transformers import MambaForCausalLM, PreTrainedTokenizerFast
 
 import common
+import fast_mamba
 import mamba_layout
 
 
@@ -42,6 +45,7 @@ def main():
     ap.add_argument("--data", required=True)
     ap.add_argument("--tokenizer", required=True, help="gpt-neox-20b tokenizer.json")
     ap.add_argument("--out", required=True)
+    ap.add_argument("--log", help="JSON-lines training log (default OUT.work/train_log.jsonl)")
     ap.add_argument("--d-model", type=int, default=128)
     ap.add_argument("--layers", type=int, default=6)
     ap.add_argument("--max-len", type=int, default=512)
@@ -54,10 +58,13 @@ def main():
     ap.add_argument("--limit", type=int, default=0)
     ap.add_argument("--lm-minutes", type=float, default=0, help="cap the LM phase at this many minutes (0 = no cap)")
     ap.add_argument("--ft-minutes", type=float, default=0, help="cap fine-tuning at this many minutes (0 = no cap)")
+    ap.add_argument("--fast-scan", action=argparse.BooleanOptionalAction, default=True,
+                    help="patch every MambaMixer with fast_mamba's chunked scan (default on)")
+    ap.add_argument("--scan-chunk", type=int, default=32, help="chunk length of the fast scan")
     args = ap.parse_args()
     common.seed_all(args.seed)
     dev = "cuda" if torch.cuda.is_available() else "cpu"
-    log = common.Log(args.out + ".work")
+    log = common.Log(args.log or os.path.join(args.out + ".work", "train_log.jsonl"))
     log(event="start", args=vars(args), torch=torch.__version__, device=dev)
     train, val = common.train_val_split(args.data, args.seed)
     if args.limit:
@@ -69,6 +76,8 @@ def main():
 
     # 1. Causal-LM pre-training (next token) on the train texts.
     lm = MambaForCausalLM(cfg).to(dev)
+    if args.fast_scan:
+        log(event="fast_scan", phase="lm", mixers_patched=fast_mamba.patch_mamba(lm, chunk=args.scan_chunk))
     opt = torch.optim.AdamW(lm.parameters(), lr=args.lm_lr, weight_decay=0.01)
     total, step, phase_start = int(args.lm_epochs * steps_per_epoch), 0, time.time()
     texts = [r["text"] for r in train]
@@ -79,7 +88,7 @@ def main():
             ids, mask = encode(tok, b, args.max_len, dev)
             labels = ids.masked_fill(mask == 0, -100)
             for g in opt.param_groups:
-                g["lr"] = common.cosine_lr(step, total, 200, args.lm_lr)
+                g["lr"] = common.scheduled_lr(step, total, 200, args.lm_lr, phase_start, args.lm_minutes)
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=dev == "cuda"):
                 loss = lm(input_ids=ids, labels=labels).loss
             loss.backward()
@@ -97,6 +106,8 @@ def main():
     # 2. Classification fine-tuning; keep the best validation checkpoint.
     model = mamba_layout.MambaClassifier(cfg).to(dev)
     model.backbone.load_state_dict(lm.backbone.state_dict())
+    if args.fast_scan:
+        log(event="fast_scan", phase="finetune", mixers_patched=fast_mamba.patch_mamba(model, chunk=args.scan_chunk))
     del lm
     opt = torch.optim.AdamW(model.parameters(), lr=args.ft_lr, weight_decay=0.01)
     total, step, best, best_state = int(args.ft_epochs * steps_per_epoch), 0, -1.0, None
@@ -108,7 +119,7 @@ def main():
             ids, mask = encode(tok, [r["text"] for r in b], args.max_len, dev)
             y = torch.tensor([r["label"] for r in b], device=dev)
             for g in opt.param_groups:
-                g["lr"] = common.cosine_lr(step, total, 100, args.ft_lr)
+                g["lr"] = common.scheduled_lr(step, total, 100, args.ft_lr, phase_start, args.ft_minutes)
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=dev == "cuda"):
                 loss = F.cross_entropy(model(ids, mask).float(), y)
             loss.backward()

@@ -1,6 +1,6 @@
 // CPU kernels for the state-space ops: causal_conv1d, selective_scan, selective_scan_state. f32 compute for any
 // float input dtype. Work is split over (batch, block of 16 channels); the recurrent state of a block (N × 16
-// floats) stays in L1 and the loops are vectorised over the 16 channels, so nothing (B, C, T, N)-sized exists.
+// floats) stays in L1/registers, loops are vectorised over the 16 channels, nothing (B, C, T, N)-sized exists.
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -16,17 +16,93 @@ namespace {
 using ops::Attrs;
 using ops::Inputs;
 
+// Note [scan loop order]
+// Within a chunk the loop runs n outer, t inner: exp(Δ·A_n) for all the chunk's steps is one independent,
+// vectorised pass (the bulk of the work), then h_n (16 lanes) lives in registers across the steps while y_t
+// accumulates in its tile: no load/store of h and no serial Σ_n chain per step, one FMA of latency per step.
+
 // Note [channel blocks]
 // Vectorising over channels (not over N) avoids a horizontal sum for y_t = C_t·h_t at every step, and in the
-// model u, delta and z are transposed views of (B, T, C) activations, so 16 channels of one step are contiguous.
+// model delta and z are transposed views of (B, T, C) activations, so 16 channels of one step are contiguous (u,
+// the conv's (B, C, T) output, is transposed into its tile; Note [mamba layouts] in src/models/mamba.cpp).
 constexpr int64_t kLanes = 16;  // channels per block (two AVX2 vectors)
 constexpr int64_t kChunk = 64;  // time steps staged per tile (tiles stay within L1/L2)
+
+// Eight floats as one value (GCC/Clang vector extension: one AVX register on x86-64-v3), for the recurrence.
+typedef float V8 __attribute__((vector_size(32)));
+typedef float V8u __attribute__((vector_size(32), aligned(4), may_alias));  // unaligned access
+inline V8 load8(const float* p) { return *reinterpret_cast<const V8u*>(p); }
+inline void store8(float* p, V8 v) { *reinterpret_cast<V8u*>(p) = v; }
+
+inline V8 splat(float v) { return V8{} + v; }
+
+// vexp (vmath.h) on 8 lanes with the same steps and constants: GCC's own vectorisation of the scalar version spills
+// its constants when inlined into the scan, so the one loop that is the bulk of the scan is written out.
+inline V8 vexp8(V8 x) {
+  typedef int V8i __attribute__((vector_size(32)));
+  V8 xin = x;
+  x = x > splat(88.7f) ? splat(88.7f) : x;
+  x = x < splat(-87.3f) ? splat(-87.3f) : x;
+  V8 n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+  V8 r = n * -0.693359375f + x;
+  r = n * 2.12194440e-4f + r;
+  V8 p = splat(1.9875691500e-4f);
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = (p * r) * r + r + 1.0f;
+  V8i bits = (__builtin_convertvector(n, V8i) + 127) << 23;
+  V8 y = p * (V8)bits;
+  y = xin > splat(88.72f) ? splat(INFINITY) : y;
+  return xin < splat(-87.33f) ? splat(0.0f) : y;
+}
+
+// et[t][l] = exp(Δ[t][l]·A_n[l]) for the chunk's tw steps: independent, fully vectorised (no loop-carried state).
+void exp_tile(const float* dt, const float* an, int64_t tw, float* et) {
+  V8 a0 = load8(an), a1 = load8(an + 8);
+  for (int64_t t = 0; t < tw; ++t) {
+    store8(et + t * kLanes, vexp8(load8(dt + t * kLanes) * a0));
+    store8(et + t * kLanes + 8, vexp8(load8(dt + t * kLanes + 8) * a1));
+  }
+}
+
+// h_n = e_t·h_n + (Δ·u)_t·B_t[n]; y_t += C_t[n]·h_n over tw steps (B, C: column n of [t][N] tiles). The two
+// 8-lane halves of h_n stay in vector registers: one FMA of latency per step.
+template <bool kY>
+void recurrence(const float* et, const float* dut, const float* bcol, const float* ccol, int64_t N, int64_t tw, float* h,
+                float* yt) {
+  V8 h0 = load8(h), h1 = load8(h + 8);
+  for (int64_t t = 0; t < tw; ++t) {
+    const float* er = et + t * kLanes;
+    const float* wr = dut + t * kLanes;
+    float bn = bcol[t * N];
+    h0 = load8(er) * h0 + load8(wr) * bn;
+    h1 = load8(er + 8) * h1 + load8(wr + 8) * bn;
+    if constexpr (kY) {
+      float cn = ccol[t * N];
+      float* yr = yt + t * kLanes;
+      store8(yr, load8(yr) + h0 * cn);
+      store8(yr + 8, load8(yr + 8) + h1 * cn);
+    }
+  }
+  store8(h, h0);
+  store8(h + 8, h1);
+}
 
 // tile[t][l] = x[b, c0 + l, t0 + t] as f32 for l < cw, t < tw (x: (B, C, T), any strides); lanes >= cw are 0.
 void load_tile(const Tensor& x, int64_t b, int64_t c0, int64_t cw, int64_t t0, int64_t tw, float* tile) {
   const Strides& s = x.strides();
   int64_t base = b * s[0] + c0 * s[1] + t0 * s[2];
   if (cw < kLanes) std::fill(tile, tile + tw * kLanes, 0.0f);
+  if (s[2] == 1 && s[1] != 1 && x.dtype() == DType::f32) {  // f32, tokens contiguous: transpose straight from memory
+    // Channel outer: each channel's run is read sequentially (channels T floats apart would alias in L1).
+    const float* src = x.data<float>() + base;
+    for (int64_t l = 0; l < cw; ++l)
+      for (int64_t t = 0; t < tw; ++t) tile[t * kLanes + l] = src[l * s[1] + t];
+    return;
+  }
   if (s[2] == 1 && s[1] != 1) {  // tokens contiguous: load each channel's run, then scatter into the tile's column
     thread_local std::vector<float> row;
     row.resize((size_t)tw);
@@ -36,12 +112,30 @@ void load_tile(const Tensor& x, int64_t b, int64_t c0, int64_t cw, int64_t t0, i
     }
     return;
   }
+  if (s[1] == 1 && x.dtype() == DType::f32) {  // f32, channels contiguous: one copy per step
+    const float* src = x.data<float>() + base;
+    if (cw == kLanes) {  // a fixed-size copy (inlined vector moves)
+      for (int64_t t = 0; t < tw; ++t) {
+        store8(tile + t * kLanes, load8(src + t * s[2]));
+        store8(tile + t * kLanes + 8, load8(src + t * s[2] + 8));
+      }
+      return;
+    }
+    for (int64_t t = 0; t < tw; ++t) std::copy(src + t * s[2], src + t * s[2] + cw, tile + t * kLanes);
+    return;
+  }
   for (int64_t t = 0; t < tw; ++t) load_row<float>(x.raw_data(), x.dtype(), base + t * s[2], s[1], cw, tile + t * kLanes);
 }
 
 // out[b, c0 + l, t0 + t] = tile[t][l] (out contiguous (B, C, T)).
 void store_tile(const Tensor& out, int64_t b, int64_t c0, int64_t cw, int64_t t0, int64_t tw, const float* tile) {
   int64_t C = out.size(1), T = out.size(2);
+  if (out.dtype() == DType::f32) {  // transpose straight into memory
+    float* dst = out.data<float>() + (b * C + c0) * T + t0;
+    for (int64_t l = 0; l < cw; ++l)
+      for (int64_t t = 0; t < tw; ++t) dst[l * T + t] = tile[t * kLanes + l];
+    return;
+  }
   float row[kChunk];
   for (int64_t l = 0; l < cw; ++l) {
     for (int64_t t = 0; t < tw; ++t) row[t] = tile[t * kLanes + l];
@@ -53,6 +147,33 @@ void store_tile(const Tensor& out, int64_t b, int64_t c0, int64_t cw, int64_t t0
 void load_channels(const Tensor& x, int64_t c0, int64_t cw, float* v) {
   std::fill(v, v + kLanes, 0.0f);
   load_row<float>(x.raw_data(), x.dtype(), c0 * x.strides()[0], x.strides()[0], cw, v);
+}
+
+// tile[t][n] = x[b, n, t0 + t] as f32 (x: (B, N, T), any strides): the B or C inputs of one chunk.
+void load_state_tile(const Tensor& x, int64_t b, int64_t t0, int64_t tw, float* tile) {
+  const Strides& s = x.strides();
+  int64_t N = x.size(1), base = b * s[0] + t0 * s[2];
+  if (s[2] == 1 && s[1] != 1) {  // tokens contiguous (the model's W @ u layout): load rows, scatter into columns
+    float row[kChunk];
+    for (int64_t n = 0; n < N; ++n) {
+      load_row<float>(x.raw_data(), x.dtype(), base + n * s[1], 1, tw, row);
+      for (int64_t t = 0; t < tw; ++t) tile[t * N + n] = row[t];
+    }
+    return;
+  }
+  if (s[1] == 1 && x.dtype() == DType::f32) {  // f32, states contiguous (the model's dbc rows): one copy per step
+    const float* src = x.data<float>() + base;
+    if (N == 16) {  // mamba's state size: a fixed-size copy (inlined vector moves)
+      for (int64_t t = 0; t < tw; ++t) {
+        store8(tile + t * N, load8(src + t * s[2]));
+        store8(tile + t * N + 8, load8(src + t * s[2] + 8));
+      }
+      return;
+    }
+    for (int64_t t = 0; t < tw; ++t) std::copy(src + t * s[2], src + t * s[2] + N, tile + t * N);
+    return;
+  }
+  for (int64_t t = 0; t < tw; ++t) load_row<float>(x.raw_data(), x.dtype(), base + t * s[2], s[1], N, tile + t * N);
 }
 
 // torch's softplus (threshold 20), branch-free so the lane loop vectorises: for x <= 20,
@@ -86,15 +207,17 @@ template <bool kY>
 void scan_block(Inputs in, const Tensor& out, const Slots& sl, int64_t b, int64_t c0, int64_t cw, std::vector<float>& work) {
   const Tensor &u = in[0], &delta = in[1], &A = in[2], &Bm = in[3];
   int64_t T = u.size(2), N = A.size(1);
-  // Workspace: h, A (N × 16 each); u, Δ, z, y tiles (kChunk × 16); B, C tiles (kChunk × N).
-  work.resize((size_t)(2 * N * kLanes + 4 * kChunk * kLanes + 2 * kChunk * N));
+  // Workspace: h, A (N × 16 each); u, Δ, Δ·u, exp(Δ·A_n), z, y tiles (kChunk × 16); B, C tiles (kChunk × N).
+  work.resize((size_t)(2 * N * kLanes + 6 * kChunk * kLanes + 2 * kChunk * N));
   float* h = work.data();
   float* a = h + N * kLanes;
   float* ut = a + N * kLanes;
   float* dt = ut + kChunk * kLanes;
   float* zt = dt + kChunk * kLanes;
   float* yt = zt + kChunk * kLanes;
-  float* bt = yt + kChunk * kLanes;
+  float* dut = yt + kChunk * kLanes;
+  float* et = dut + kChunk * kLanes;
+  float* bt = et + kChunk * kLanes;
   float* ct = bt + kChunk * N;
 
   // Step 1: A and the initial state, transposed to [n][lane].
@@ -125,48 +248,38 @@ void scan_block(Inputs in, const Tensor& out, const Slots& sl, int64_t b, int64_
     load_tile(u, b, c0, cw, t0, tw, ut);
     load_tile(delta, b, c0, cw, t0, tw, dt);
     if (kY && sl.z >= 0) load_tile(in[sl.z], b, c0, cw, t0, tw, zt);
+    load_state_tile(Bm, b, t0, tw, bt);
+    if (kY) load_state_tile(in[4], b, t0, tw, ct);
+    // Step 3: Δ = softplus(delta + bias) (as transformers: dt + bias in f32, then F.softplus), Δ·u, and y = 0.
     for (int64_t t = 0; t < tw; ++t) {
-      const Tensor& Bt = Bm;
-      load_row<float>(Bt.raw_data(), Bt.dtype(), b * Bt.strides()[0] + (t0 + t) * Bt.strides()[2], Bt.strides()[1], N, bt + t * N);
-      if (kY) {
-        const Tensor& Ct = in[4];
-        load_row<float>(Ct.raw_data(), Ct.dtype(), b * Ct.strides()[0] + (t0 + t) * Ct.strides()[2], Ct.strides()[1], N, ct + t * N);
+      float* dr = dt + t * kLanes;
+#pragma omp simd
+      for (int64_t l = 0; l < kLanes; ++l) {
+        float v = dr[l] + bias[l];
+        float d = sl.softplus ? softplus(v) : v;
+        dr[l] = d;
+        dut[t * kLanes + l] = d * ut[t * kLanes + l];
+        yt[t * kLanes + l] = 0.0f;
       }
     }
-    for (int64_t t = 0; t < tw; ++t) {
-      // Step 3: Δ = softplus(delta + bias), as transformers (dt + bias in f32, then F.softplus).
-      float d[kLanes], x[kLanes], y[kLanes];
-#pragma omp simd
-      for (int64_t l = 0; l < kLanes; ++l) {
-        float v = dt[t * kLanes + l] + bias[l];
-        d[l] = sl.softplus ? softplus(v) : v;
-        x[l] = ut[t * kLanes + l];
-        y[l] = 0.0f;
-      }
-      // Step 4: h = exp(Δ·A)·h + (Δ·B_t)·u; y = Σ_n C_t[n]·h[n] (transformers' order of products).
-      const float* Bn = bt + t * N;
-      const float* Cn = ct + t * N;
-      for (int64_t n = 0; n < N; ++n) {
-        float* hn = h + n * kLanes;
-        const float* an = a + n * kLanes;
-        float bn = Bn[n];
-#pragma omp simd
-        for (int64_t l = 0; l < kLanes; ++l) hn[l] = vexp(d[l] * an[l]) * hn[l] + (d[l] * bn) * x[l];
-        if (kY) {
-          float cn = Cn[n];
-#pragma omp simd
-          for (int64_t l = 0; l < kLanes; ++l) y[l] += hn[l] * cn;
-        }
-      }
-      if (!kY) continue;
+    // Step 4 (Note [scan loop order]): per state index n, first exp(Δ·A_n) for the whole chunk (independent, fully
+    // vectorised), then the recurrence h_n = exp(Δ·A_n)·h_n + (Δ·u)·B_t[n] with h_n in registers, y_t += C_t[n]·h_n.
+    for (int64_t n = 0; n < N; ++n) {
+      exp_tile(dt, a + n * kLanes, tw, et);
+      recurrence<kY>(et, dut, bt + n, kY ? ct + n : nullptr, N, tw, h + n * kLanes, yt);
+    }
+    if (kY) {
       // Step 5: skip connection D·u and the SiLU(z) gate.
-      for (int64_t l = 0; l < kLanes; ++l) {
-        float v = y[l] + x[l] * D[l];
-        if (sl.z >= 0) {
-          float z = zt[t * kLanes + l];
-          v *= z * vsigmoid(z);
+      for (int64_t t = 0; t < tw; ++t) {
+#pragma omp simd
+        for (int64_t l = 0; l < kLanes; ++l) {
+          float v = yt[t * kLanes + l] + ut[t * kLanes + l] * D[l];
+          if (sl.z >= 0) {
+            float z = zt[t * kLanes + l];
+            v *= z * vsigmoid(z);
+          }
+          yt[t * kLanes + l] = v;
         }
-        yt[t * kLanes + l] = v;
       }
     }
     if (kY) store_tile(out, b, c0, cw, t0, tw, yt);
@@ -184,13 +297,18 @@ void scan(Inputs in, const Tensor& out, const Attrs& a) {
   Slots sl = slots(a, kY);
   int64_t B = in[0].size(0), C = in[0].size(1), T = in[0].size(2), N = in[2].size(1);
   int64_t blocks = (C + kLanes - 1) / kLanes;
-  parallel_for(B * blocks, kLanes * T * N * 8, [&](int64_t begin, int64_t end) {
-    std::vector<float> work;
-    for (int64_t i = begin; i < end; ++i) {
-      int64_t b = i / blocks, c0 = (i % blocks) * kLanes;
-      scan_block<kY>(in, out, sl, b, c0, std::min(kLanes, C - c0), work);
-    }
-  });
+  // One task per (batch, channel block), handed out dynamically: the blocks are equal, but on a shared host a
+  // static split waits for its slowest thread.
+  auto block = [&](int64_t i) {
+    thread_local std::vector<float> work;
+    int64_t b = i / blocks, c0 = (i % blocks) * kLanes;
+    scan_block<kY>(in, out, sl, b, c0, std::min(kLanes, C - c0), work);
+  };
+  if (B * blocks * kLanes * T * N * 8 < 32768) {
+    for (int64_t i = 0; i < B * blocks; ++i) block(i);
+  } else {
+    run_parallel(B * blocks, cpu_threads(), block);
+  }
 }
 }  // namespace
 
