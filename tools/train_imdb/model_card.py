@@ -22,6 +22,7 @@ def main():
     ap.add_argument("--pytorch-eval", required=True)
     ap.add_argument("--tessera-eval")
     ap.add_argument("--kind", choices=["bert", "mamba"], required=True)
+    ap.add_argument("--note", action="append", default=[], help="an extra line for the Limitations section")
     args = ap.parse_args()
     log = read_jsonl(args.log)
     start = next(e for e in log if e["event"] == "start")
@@ -94,6 +95,7 @@ def main():
     if args.kind == "mamba":
         lines.append("- The reference layout averages every position, padding included; run it unpadded (Tessera's "
                      "default mask-aware mean is equal to that) — see docs/mamba.md.")
+    lines += [f"- {n}" for n in args.note]
     with open(os.path.join(args.model, "README.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     print("wrote", os.path.join(args.model, "README.md"))
