@@ -41,7 +41,7 @@ Peer run_python_peer(const std::string& python, const std::filesystem::path& scr
                      const std::string& name) {
   Peer p{.name = name};
   std::string cmd = shell_quote(python) + " " + shell_quote(script.string());
-  for (const std::string& a : args) cmd += " " + shell_quote(a);
+  for (const std::string& a : args) cmd.append(" ").append(shell_quote(a));  // append: GCC 12 -Wrestrict false positive on " " + s
   std::string out;
   FILE* f = popen(cmd.c_str(), "r");
   if (!f) {

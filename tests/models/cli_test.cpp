@@ -28,7 +28,7 @@ Result run(const std::string& args) {
   return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), out};
 }
 
-std::string q(const std::filesystem::path& p) { return "'" + p.string() + "'"; }
+std::string q(const std::filesystem::path& p) { return fmt::format("'{}'", p.string()); }
 
 struct PipelineDir : TempDir {
   PipelineDir() {
