@@ -11,7 +11,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tools", "train_imdb"))
-from classify_peer import percentile, torch_blas_summary  # noqa: E402
+from peer_common import percentile, torch_blas_summary  # noqa: E402
 
 
 def peak_rss_reset():

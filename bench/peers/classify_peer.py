@@ -5,31 +5,10 @@ import argparse
 import json
 import os
 import platform
-import resource
-import statistics
 import sys
-import time
 
-
-def percentile(sorted_ms, q):
-    # Linear interpolation between closest ranks (numpy's default), matching src/bench/harness.cpp.
-    if not sorted_ms:
-        return 0.0
-    pos = q * (len(sorted_ms) - 1)
-    lo = int(pos)
-    hi = min(lo + 1, len(sorted_ms) - 1)
-    return sorted_ms[lo] + (sorted_ms[hi] - sorted_ms[lo]) * (pos - lo)
-
-
-def torch_blas_summary(torch):
-    # The lines of torch.__config__.show() that say which BLAS/LAPACK/MKL/oneDNN and CPU capability it uses.
-    keep = ("BLAS", "LAPACK", "MKL", "oneDNN", "OpenMP", "CPU capability", "CXX flags", "Build settings")
-    lines = [l.strip() for l in torch.__config__.show().splitlines()]
-    out = []
-    for l in lines:
-        if any(k in l for k in keep):
-            out.append(l[:300])
-    return out
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from peer_common import latency_summary, percentile, rss_peak_bytes, time_steps, torch_blas_summary  # noqa: E402
 
 
 def main():
@@ -64,7 +43,8 @@ def main():
     params = sum(t.numel() * t.element_size() for t in model.parameters())
 
     g = torch.Generator().manual_seed(a.seed + 1)
-    ids = torch.randint(1000, cfg.vocab_size, (a.batch_size, a.seq_len), generator=g)
+    lo = min(1000, cfg.vocab_size // 2)  # as tools/cli/bench_classify.cpp: skip the special tokens of real vocabularies
+    ids = torch.randint(lo, cfg.vocab_size, (a.batch_size, a.seq_len), generator=g)
     mask = torch.ones_like(ids)
     types = torch.zeros_like(ids)
 
@@ -72,22 +52,13 @@ def main():
         with torch.inference_mode():
             return model(input_ids=ids, attention_mask=mask, token_type_ids=types).logits
 
-    for _ in range(a.warmup):
-        step()
-    samples = []
-    start = time.perf_counter()
-    while len(samples) < a.min_reps or time.perf_counter() - start < a.min_time:
-        t0 = time.perf_counter()
-        step()
-        samples.append((time.perf_counter() - t0) * 1e3)
-    s = sorted(samples)
+    s = time_steps(step, a.warmup, a.min_reps, a.min_time)
     median = percentile(s, 0.5)
     tokens = a.batch_size * a.seq_len
-    rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    rss_peak = rss_peak_bytes()
     row = {
         "key": a.key, "engine": "pytorch", "variant": a.attn,
-        "latency_ms": {"reps": len(s), "median": median, "p10": percentile(s, 0.1), "p90": percentile(s, 0.9),
-                       "mean": statistics.fmean(s), "min": s[0], "max": s[-1]},
+        "latency_ms": latency_summary(s),
         "throughput": {"seq/s": a.batch_size / (median / 1e3), "tok/s": tokens / (median / 1e3)},
         "tensor_peak_bytes": None, "rss_peak_bytes": rss_peak,
         "params": {"batch_size": a.batch_size, "seq_len": a.seq_len, "dtype": a.dtype, "parameter_bytes": params},

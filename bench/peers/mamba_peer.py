@@ -6,20 +6,10 @@ import importlib.util
 import json
 import os
 import platform
-import resource
-import statistics
 import sys
-import time
 
-
-def percentile(sorted_ms, q):
-    # Linear interpolation between closest ranks (numpy's default), matching src/bench/harness.cpp.
-    if not sorted_ms:
-        return 0.0
-    pos = q * (len(sorted_ms) - 1)
-    lo = int(pos)
-    hi = min(lo + 1, len(sorted_ms) - 1)
-    return sorted_ms[lo] + (sorted_ms[hi] - sorted_ms[lo]) * (pos - lo)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from peer_common import latency_summary, percentile, rss_peak_bytes, time_steps  # noqa: E402
 
 
 def scan_path(model):
@@ -68,21 +58,13 @@ def main():
         with torch.inference_mode():
             return model(input_ids=ids, use_cache=False).last_hidden_state
 
-    for _ in range(a.warmup):
-        step()
-    samples = []
-    for _ in range(max(1, a.reps)):
-        t0 = time.perf_counter()
-        step()
-        samples.append((time.perf_counter() - t0) * 1e3)
-    s = sorted(samples)
+    s = time_steps(step, a.warmup, a.reps)
     median = percentile(s, 0.5)
     tokens = a.batch_size * a.seq_len
-    rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    rss_peak = rss_peak_bytes()
     row = {
         "key": a.key, "engine": "pytorch", "variant": "transformers MambaModel",
-        "latency_ms": {"reps": len(s), "median": median, "p10": percentile(s, 0.1), "p90": percentile(s, 0.9),
-                       "mean": statistics.fmean(s), "min": s[0], "max": s[-1]},
+        "latency_ms": latency_summary(s),
         "throughput": {"seq/s": a.batch_size / (median / 1e3), "tok/s": tokens / (median / 1e3)},
         "tensor_peak_bytes": None, "rss_peak_bytes": rss_peak,
         "params": {"batch_size": a.batch_size, "seq_len": a.seq_len, "dtype": "f32", "parameter_bytes": params,

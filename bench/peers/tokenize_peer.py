@@ -6,20 +6,10 @@ import gzip
 import json
 import os
 import platform
-import resource
-import statistics
 import sys
-import time
 
-
-def percentile(sorted_ms, q):
-    # Linear interpolation between closest ranks (numpy's default), matching src/bench/harness.cpp.
-    if not sorted_ms:
-        return 0.0
-    pos = q * (len(sorted_ms) - 1)
-    lo = int(pos)
-    hi = min(lo + 1, len(sorted_ms) - 1)
-    return sorted_ms[lo] + (sorted_ms[hi] - sorted_ms[lo]) * (pos - lo)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from peer_common import latency_summary, percentile, rss_peak_bytes, time_steps  # noqa: E402
 
 
 def read_texts(path, limit):
@@ -81,23 +71,14 @@ def main():
         nonlocal tokens
         tokens = sum(len(e.ids) for e in tok.encode_batch(texts, add_special_tokens=True))
 
-    for _ in range(a.warmup):
-        step()
-    samples = []
-    start = time.perf_counter()
-    while len(samples) < a.min_reps or time.perf_counter() - start < a.min_time:
-        t0 = time.perf_counter()
-        step()
-        samples.append((time.perf_counter() - t0) * 1e3)
-    s = sorted(samples)
+    s = time_steps(step, a.warmup, a.min_reps, a.min_time)
     median = percentile(s, 0.5)
     row = {
         "key": a.key, "engine": "hf-tokenizers", "variant": "encode_batch",
-        "latency_ms": {"reps": len(s), "median": median, "p10": percentile(s, 0.1), "p90": percentile(s, 0.9),
-                       "mean": statistics.fmean(s), "min": s[0], "max": s[-1]},
+        "latency_ms": latency_summary(s),
         "throughput": {"texts/s": len(texts) / (median / 1e3), "tok/s": tokens / (median / 1e3),
                        "MB/s": nbytes / 1e6 / (median / 1e3)},
-        "tensor_peak_bytes": None, "rss_peak_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "tensor_peak_bytes": None, "rss_peak_bytes": rss_peak_bytes(),
         "params": {"texts": len(texts), "bytes": nbytes, "tokens": tokens, "threads": a.threads, "loaded_with": how},
     }
     env = {

@@ -185,12 +185,16 @@ double Tensor::item() const {
 }
 
 std::vector<float> Tensor::to_float_vector() const {
+  if (dtype() == DType::f32 && is_contiguous() && device().type == DeviceType::cpu)
+    return std::vector<float>(data<float>(), data<float>() + numel());
   std::vector<float> out((std::size_t)numel());
   for (int64_t i = 0; i < numel(); ++i) out[i] = (float)read_element(*this, i);
   return out;
 }
 
 std::vector<int64_t> Tensor::to_int_vector() const {
+  if (dtype() == DType::i64 && is_contiguous() && device().type == DeviceType::cpu)
+    return std::vector<int64_t>(data<int64_t>(), data<int64_t>() + numel());
   std::vector<int64_t> out((std::size_t)numel());
   for (int64_t i = 0; i < numel(); ++i) out[i] = (int64_t)read_element(*this, i);
   return out;

@@ -1,5 +1,6 @@
 // BERT as transformers computes it (modeling_bert.py): embeddings -> N post-LN layers -> pooler -> classifier.
 #include "models/bert.h"
+#include "models/layers/labels.h"
 
 #include <cmath>
 #include <limits>
@@ -44,27 +45,7 @@ BertConfig BertConfig::from_json(const nlohmann::json& j, std::string source) {
                 "{}: position_embedding_type '{}' is not supported (only 'absolute')", source, c.position_embedding_type);
   TESSERA_CHECK(ops::is_known_activation(c.hidden_act), "{}: hidden_act '{}' is not supported", source, c.hidden_act);
 
-  // id2label: {"0": "NEGATIVE", "1": "POSITIVE"}; else num_labels (default 2) with LABEL_i names.
-  if (j.contains("id2label") && j["id2label"].is_object() && !j["id2label"].empty()) {
-    const auto& m = j["id2label"];
-    c.id2label.resize(m.size());
-    for (auto it = m.begin(); it != m.end(); ++it) {
-      int64_t id = -1;
-      try {
-        std::size_t pos = 0;
-        id = std::stoll(it.key(), &pos);
-        if (pos != it.key().size()) id = -1;
-      } catch (const std::exception&) {
-      }
-      TESSERA_CHECK(id >= 0 && id < (int64_t)m.size() && it.value().is_string(),
-                    "{}: id2label must map the ids 0..{} to strings; got key '{}'", source, m.size() - 1, it.key());
-      c.id2label[id] = it.value().get<std::string>();
-    }
-  } else {
-    int64_t n = f.get<int64_t>("num_labels", 2);
-    positive(n, "num_labels");
-    for (int64_t i = 0; i < n; ++i) c.id2label.push_back(fmt::format("LABEL_{}", i));
-  }
+  c.id2label = read_id2label(j, f, source, /*default_num_labels=*/2);  // {"0": "NEGATIVE", ...} or LABEL_i
   return c;
 }
 

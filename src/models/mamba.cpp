@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "models/layers/labels.h"
 #include "tessera/io.h"
 #include "tessera/ops.h"
 
@@ -23,29 +24,6 @@ std::vector<int64_t> token_ids(const io::JsonFields& f, std::string_view key, st
   if (!f.has(key)) return f.json().contains(key) ? std::vector<int64_t>{} : fallback;  // explicit null: none
   if (f.json()[key].is_array()) return f.get<std::vector<int64_t>>(key, {});
   return {f.require<int64_t>(key)};
-}
-
-void read_labels(const nlohmann::json& j, const io::JsonFields& f, MambaConfig& c) {
-  if (j.contains("id2label") && j["id2label"].is_object() && !j["id2label"].empty()) {
-    const auto& m = j["id2label"];
-    c.id2label.assign(m.size(), "");
-    for (auto it = m.begin(); it != m.end(); ++it) {
-      int64_t id = -1;
-      try {
-        std::size_t pos = 0;
-        id = std::stoll(it.key(), &pos);
-        if (pos != it.key().size()) id = -1;
-      } catch (const std::exception&) {
-      }
-      TESSERA_CHECK(id >= 0 && id < (int64_t)m.size() && it.value().is_string(),
-                    "{}: id2label must map the ids 0..{} to strings; got key '{}'", c.source, m.size() - 1, it.key());
-      c.id2label[id] = it.value().get<std::string>();
-    }
-  } else if (f.has("num_labels")) {
-    int64_t n = f.require<int64_t>("num_labels");
-    TESSERA_CHECK(n > 0, "{}: field 'num_labels' must be positive, got {}", c.source, n);
-    for (int64_t i = 0; i < n; ++i) c.id2label.push_back(fmt::format("LABEL_{}", i));
-  }
 }
 
 void validate(const MambaConfig& c) {
@@ -112,7 +90,7 @@ MambaConfig MambaConfig::from_json(const nlohmann::json& j, std::string source) 
     c.bos_token_id = j.contains("bos_token_id") ? f.get_optional<int64_t>("bos_token_id") : c.bos_token_id;
     c.eos_token_ids = token_ids(f, "eos_token_id", c.eos_token_ids);
   }
-  read_labels(j, f, c);
+  c.id2label = read_id2label(j, f, c.source, /*default_num_labels=*/0);
   validate(c);
   return c;
 }

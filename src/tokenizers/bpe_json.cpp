@@ -4,35 +4,12 @@
 
 #include "tessera/error.h"
 #include "tokenizers/bpe.h"
+#include "tokenizers/json_fields.h"
 #include "tokenizers/unicode.h"
 
 namespace tessera::tokenizers {
-namespace {
 
 using nlohmann::json;
-
-std::string type_of(const json& j, std::string_view source, std::string_view component) {
-  TESSERA_CHECK(j.is_object() && j.contains("type") && j["type"].is_string(),
-                "{}: {} must be an object with a string \"type\", got {}", source, component, j.dump().substr(0, 200));
-  return j["type"].get<std::string>();
-}
-
-template <typename T>
-T field(const json& j, const char* key, T fallback, std::string_view source, std::string_view component) {
-  if (!j.contains(key) || j[key].is_null()) return fallback;
-  try {
-    return j[key].get<T>();
-  } catch (const json::exception&) {
-    TESSERA_FAIL("{}: {} field \"{}\" has the wrong type: {}", source, component, key, j[key].dump().substr(0, 200));
-  }
-}
-
-const json& list_of(const json& j, const char* key, std::string_view source, std::string_view component) {
-  TESSERA_CHECK(j.contains(key) && j[key].is_array(), "{}: {} needs a \"{}\" array", source, component, key);
-  return j[key];
-}
-
-}  // namespace
 
 std::unique_ptr<Normalizer> parse_bpe_normalizer(const json& j, std::string_view source, ParseNormalizer parse) {
   const std::string type = type_of(j, source, "normalizer");

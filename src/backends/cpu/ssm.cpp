@@ -9,6 +9,7 @@
 #include "backends/cpu/kernels.h"
 #include "backends/cpu/parallel.h"
 #include "backends/cpu/vmath.h"
+#include "ops/ssm_slots.h"
 
 namespace tessera::backends::cpu {
 
@@ -187,24 +188,12 @@ inline float softplus(float x) {
   return x > 20.0f ? x : y;
 }
 
-// Note [selective scan inputs] in src/ops/defs/ssm.cpp: the optional inputs follow the required ones in this order.
-struct Slots {
-  int z = -1, bias = -1, h0 = -1;
-  bool softplus = true;
-};
-Slots slots(const Attrs& a, bool with_y) {
-  Slots s;
-  int next = with_y ? 6 : 4;
-  if (with_y && a.ints[0]) s.z = next++;
-  if (a.ints[1]) s.bias = next++;
-  if (a.ints[2]) s.h0 = next++;
-  s.softplus = a.ints[3] != 0;
-  return s;
-}
+using ops::ScanSlots;
+using ops::scan_slots;
 
 // One (batch, channel block) of the scan. kY: write y (B, C, T); else write the last state (B, C, N) f32.
 template <bool kY>
-void scan_block(Inputs in, const Tensor& out, const Slots& sl, int64_t b, int64_t c0, int64_t cw, std::vector<float>& work) {
+void scan_block(Inputs in, const Tensor& out, const ScanSlots& sl, int64_t b, int64_t c0, int64_t cw, std::vector<float>& work) {
   const Tensor &u = in[0], &delta = in[1], &A = in[2], &Bm = in[3];
   int64_t T = u.size(2), N = A.size(1);
   // Workspace: h, A (N × 16 each); u, Δ, Δ·u, exp(Δ·A_n), z, y tiles (kChunk × 16); B, C tiles (kChunk × N).
@@ -294,7 +283,7 @@ void scan_block(Inputs in, const Tensor& out, const Slots& sl, int64_t b, int64_
 
 template <bool kY>
 void scan(Inputs in, const Tensor& out, const Attrs& a) {
-  Slots sl = slots(a, kY);
+  ScanSlots sl = scan_slots(a, kY);
   int64_t B = in[0].size(0), C = in[0].size(1), T = in[0].size(2), N = in[2].size(1);
   int64_t blocks = (C + kLanes - 1) / kLanes;
   // One task per (batch, channel block), handed out dynamically: the blocks are equal, but on a shared host a

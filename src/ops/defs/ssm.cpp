@@ -4,29 +4,13 @@
 #include <cmath>
 
 #include "ops/op.h"
+#include "ops/ssm_slots.h"
 #include "ops/reference.h"
 #include "tessera/ops.h"
 
 namespace tessera::ops {
 
 namespace {
-// Note [selective scan inputs]
-// selective_scan:       u, delta, A, B, C, D, then z, delta_bias, initial_state when present.
-// selective_scan_state: u, delta, A, B,       then delta_bias, initial_state when present.
-// attrs.ints = {has_z, has_delta_bias, has_initial_state, delta_softplus}; the CPU kernel reads the same layout.
-struct ScanSlots {
-  int z = -1, bias = -1, h0 = -1;
-  bool softplus = true;
-};
-ScanSlots scan_slots(const Attrs& a, bool with_y) {
-  ScanSlots s;
-  int next = with_y ? 6 : 4;
-  if (with_y && a.ints[0]) s.z = next++;
-  if (a.ints[1]) s.bias = next++;
-  if (a.ints[2]) s.h0 = next++;
-  s.softplus = a.ints[3] != 0;
-  return s;
-}
 int scan_arity(const Attrs& a, bool with_y) {
   return (with_y ? 6 + (int)(a.ints[0] != 0) : 4) + (int)(a.ints[1] != 0) + (int)(a.ints[2] != 0);
 }
