@@ -19,6 +19,7 @@ struct PipelineOptions {
   int64_t batch_size = 8;
   std::optional<int64_t> max_length;      // truncation length; default: min(tokenizer, model) maximum (512 for BERT)
   DType dtype = DType::f32;               // compute dtype
+  std::string device = "cpu";             // "cpu", "cuda" or "cuda:N": where weights live and the model runs
   std::string function_to_apply = "default";  // default | softmax | sigmoid | none (as transformers)
   bool sort_by_length = true;             // batch texts of similar length together (results keep input order)
 };
@@ -69,7 +70,7 @@ class TextGenerationPipeline {
   virtual std::string describe() const = 0;
 };
 
-// options.model, options.dtype are used.
+// options.model, options.dtype, options.device are used.
 std::unique_ptr<TextGenerationPipeline> text_generation_pipeline(const PipelineOptions& options);
 
 }  // namespace tessera

@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,14 @@ struct Device {
   bool operator==(const Device&) const = default;
 };
 std::string to_string(Device d);
+// "cpu", "cuda", "cuda:N" -> Device; a clear error for anything else or a CUDA device this build/machine lacks.
+Device parse_device(std::string_view text);
+bool cuda_is_available();              // a CUDA build with at least one visible device
+int cuda_device_count();               // 0 in a CPU-only build or without a driver/device
+std::string cuda_unavailable_reason();  // why cuda_is_available() is false ("" when it is true)
+std::string describe_device(Device d);  // "cpu" or "NVIDIA H200 (sm_90, 132 SMs, 140 GiB)"
+void synchronize(Device d);            // waits for queued device work (no-op on cpu)
+void empty_cache(Device d);            // returns the caching allocator's free blocks to the driver
 
 // Byte counts an allocator keeps; benchmarks report `peak` as peak tensor memory.
 struct MemoryStats {
@@ -50,6 +59,7 @@ class Allocator {
 };
 
 Allocator& cpu_allocator();  // 64-byte aligned; counts current/peak bytes
+Allocator& device_allocator(Device d);  // cpu_allocator() or the CUDA caching allocator of device d
 
 // Storage: a byte buffer owned by an allocator or borrowed from an owner (an mmap'd file, say).
 class Storage {
@@ -122,7 +132,12 @@ class Tensor {
   // A new handle over the same storage and layout but a fresh identity.
   Tensor alias() const { return as_strided(shape(), strides(), offset()); }
 
-  // Element access for tests and small host-side work (any dtype, converted).
+  // A contiguous copy on `device` (this tensor itself when already there). Device -> host copies wait for the
+  // device's queued work; host -> device copies are staged through pinned memory.
+  Tensor to(Device device) const;
+  Tensor cpu() const { return to(Device{}); }
+
+  // Element access for tests and small host-side work (any dtype, converted; device tensors are copied first).
   double item() const;
   std::vector<float> to_float_vector() const;
   std::vector<int64_t> to_int_vector() const;

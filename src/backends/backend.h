@@ -1,6 +1,9 @@
 // Backend kernel tables. A kernel writes one op's result into a preallocated contiguous output; a table
 // entry may decline inputs it doesn't handle (dtype, layout), and the dispatcher then uses the reference.
 #pragma once
+#include <string>
+#include <vector>
+
 #include "ops/op.h"
 
 namespace tessera::backends {
@@ -18,6 +21,25 @@ struct KernelEntry {
 // The CPU fast kernel for this call, or nullptr when there is none.
 const KernelEntry* cpu_kernel(ops::OpId op, ops::Inputs in, const ops::Attrs& a);
 std::span<const KernelEntry> cpu_kernel_table();
+
+// The CUDA kernel for this call (inputs on a CUDA device), or nullptr. Always nullptr in a CPU-only build.
+const KernelEntry* cuda_kernel(ops::OpId op, ops::Inputs in, const ops::Attrs& a);
+std::span<const KernelEntry> cuda_kernel_table();
+
+// The kernel of the inputs' device for this call, or nullptr.
+inline const KernelEntry* device_kernel(Device d, ops::OpId op, ops::Inputs in, const ops::Attrs& a) {
+  return d.type == DeviceType::cuda ? cuda_kernel(op, in, a) : cpu_kernel(op, in, a);
+}
+
+// Note [Host fallback]: an op on a device tensor with neither a device kernel nor a decomposition runs its
+// reference on the host (inputs copied over, result copied back). It is correct but slow, so every such run is
+// counted per op; `tessera ... -v` prints the counts and the CUDA model tests require them to stay zero.
+struct HostFallback {
+  std::string op;
+  int64_t count = 0;
+};
+std::vector<HostFallback> host_fallbacks();  // since the last reset, sorted by op name
+void reset_host_fallbacks();
 
 // Number of threads CPU kernels use (OpenMP); set once from the CLI or tests.
 int cpu_threads();

@@ -1,5 +1,6 @@
 // Tensor handles: factories, layout queries, element reads and printing.
 #include "tessera/tensor.h"
+#include "core/device_runtime.h"
 
 #include <cmath>
 
@@ -90,21 +91,23 @@ Tensor Tensor::make(std::shared_ptr<Storage> storage, Shape shape, Strides strid
 
 Tensor Tensor::empty(Shape shape, DType dtype, Device device) {
   for (int64_t s : shape) TESSERA_CHECK(s >= 0, "tensor shape {} has a negative size", shape_str(shape));
-  TESSERA_CHECK(device.type == DeviceType::cpu, "Tensor::empty on {}: this build has no CUDA backend",
-                ::tessera::to_string(device));
   std::size_t nbytes = (std::size_t)shape_numel(shape) * dtype_size(dtype);
-  auto storage = std::make_shared<Storage>(nbytes, cpu_allocator());
+  auto storage = std::make_shared<Storage>(nbytes, device_allocator(device));
   Strides st = contiguous_strides(shape);
   return make(std::move(storage), std::move(shape), std::move(st), 0, dtype);
 }
 
 Tensor Tensor::zeros(Shape shape, DType dtype, Device device) {
   Tensor t = empty(std::move(shape), dtype, device);
-  std::memset(t.raw_data(), 0, t.nbytes());
+  if (device.type == DeviceType::cpu)
+    std::memset(t.raw_data(), 0, t.nbytes());
+  else
+    cuda_runtime()->fill_zero(t.raw_data(), t.nbytes(), device.index);
   return t;
 }
 
 Tensor Tensor::full(Shape shape, double value, DType dtype, Device device) {
+  if (device.type != DeviceType::cpu) return full(std::move(shape), value, dtype).to(device);
   Tensor t = empty(std::move(shape), dtype, device);
   int64_t n = t.numel();
   if (dtype == DType::f32) {
@@ -181,10 +184,12 @@ double read_element(const Tensor& t, int64_t flat_index) {
 
 double Tensor::item() const {
   TESSERA_CHECK(numel() == 1, "item() on a tensor of shape {} (needs exactly one element)", shape_str(shape()));
+  if (device().type != DeviceType::cpu) return cpu().item();
   return read_element(*this, 0);
 }
 
 std::vector<float> Tensor::to_float_vector() const {
+  if (device().type != DeviceType::cpu) return cpu().to_float_vector();
   if (dtype() == DType::f32 && is_contiguous() && device().type == DeviceType::cpu)
     return std::vector<float>(data<float>(), data<float>() + numel());
   std::vector<float> out((std::size_t)numel());
@@ -193,6 +198,7 @@ std::vector<float> Tensor::to_float_vector() const {
 }
 
 std::vector<int64_t> Tensor::to_int_vector() const {
+  if (device().type != DeviceType::cpu) return cpu().to_int_vector();
   if (dtype() == DType::i64 && is_contiguous() && device().type == DeviceType::cpu)
     return std::vector<int64_t>(data<int64_t>(), data<int64_t>() + numel());
   std::vector<int64_t> out((std::size_t)numel());
@@ -202,6 +208,7 @@ std::vector<int64_t> Tensor::to_int_vector() const {
 
 std::string Tensor::to_string(int64_t max_elements) const {
   if (!defined()) return "Tensor(undefined)";
+  if (device().type != DeviceType::cpu) return cpu().to_string(max_elements);
   std::string s = fmt::format("Tensor({} {} [", dtype_name(dtype()), shape_str(shape()));
   int64_t n = std::min(numel(), max_elements);
   for (int64_t i = 0; i < n; ++i) s += fmt::format("{}{:.6g}", i ? ", " : "", read_element(*this, i));

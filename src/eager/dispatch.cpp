@@ -1,7 +1,38 @@
 // The eager dispatcher: infer (all user-facing checks), then a backend kernel if one exists, else the
 // op's reference (view builder, decomposition or naive loop); reports top-level ops to the observer.
+#include <map>
+#include <mutex>
+
 #include "backends/backend.h"
 #include "ops/op.h"
+
+namespace tessera::backends {
+namespace {
+std::mutex g_fallback_mutex;
+std::map<std::string, int64_t, std::less<>> g_fallbacks;
+}  // namespace
+
+std::vector<HostFallback> host_fallbacks() {
+  std::lock_guard lock(g_fallback_mutex);
+  std::vector<HostFallback> out;
+  for (const auto& [op, n] : g_fallbacks) out.push_back({op, n});
+  return out;
+}
+
+void reset_host_fallbacks() {
+  std::lock_guard lock(g_fallback_mutex);
+  g_fallbacks.clear();
+}
+
+namespace {
+void count_fallback(std::string_view op) {
+  std::lock_guard lock(g_fallback_mutex);
+  auto it = g_fallbacks.find(op);
+  if (it == g_fallbacks.end()) it = g_fallbacks.emplace(std::string(op), 0).first;
+  ++it->second;
+}
+}  // namespace
+}  // namespace tessera::backends
 
 namespace tessera::ops {
 
@@ -35,14 +66,27 @@ Tensor call(OpId id, Inputs in, const Attrs& a) {
     TESSERA_CHECK(t.defined(), "{}: an input tensor is undefined", def.name);
     metas.push_back(t.meta());
   }
+  Device device = in.empty() ? Device{} : in[0].device();
+  for (const Tensor& t : in)
+    TESSERA_CHECK(t.device() == device, "{}: inputs are on different devices ({} and {}); move them with .to(device)",
+                  def.name, to_string(device), to_string(t.device()));
   TensorMeta meta = def.infer(metas, a);
-  if (def.check_values) def.check_values(in, a);
+  meta.device = device;
+  if (def.check_values) {
+    if (device.type == DeviceType::cpu) {
+      def.check_values(in, a);
+    } else {
+      std::vector<Tensor> host;
+      for (const Tensor& t : in) host.push_back(t.cpu());
+      def.check_values(host, a);
+    }
+  }
 
   Tensor out;
   if (def.kind == OpKind::view) {
     out = def.view(in, a);
   } else {
-    const backends::KernelEntry* k = tl_mode == ExecMode::fast ? backends::cpu_kernel(id, in, a) : nullptr;
+    const backends::KernelEntry* k = tl_mode == ExecMode::fast ? backends::device_kernel(device, id, in, a) : nullptr;
     if (k) {
       out = Tensor::empty(meta.shape, meta.dtype, meta.device);
       k->kernel(in, out, a);
@@ -54,6 +98,14 @@ Tensor call(OpId id, Inputs in, const Attrs& a) {
                      shape_str(meta.shape));
       // A decomposition may return one of its inputs or a view of it; give the result its own identity.
       out = out.alias();
+    } else if (device.type != DeviceType::cpu) {
+      TESSERA_ASSERT(def.reference, "{} has neither a kernel, a decomposition nor a reference", def.name);
+      backends::count_fallback(def.name);  // Note [Host fallback]
+      std::vector<Tensor> host;
+      for (const Tensor& t : in) host.push_back(t.cpu());
+      Tensor host_out = Tensor::empty(meta.shape, meta.dtype);
+      def.reference(host, host_out, a);
+      out = host_out.to(device);
     } else {
       TESSERA_ASSERT(def.reference, "{} has neither a kernel, a decomposition nor a reference", def.name);
       out = Tensor::empty(meta.shape, meta.dtype, meta.device);

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include "attention/sdpa.h"
 #include "models/layers/modules.h"
 #include "models/model.h"
 
@@ -40,13 +41,21 @@ struct BertOutputs {
   Tensor pooled;                      // (B, C)
 };
 
+// The padding mask as the layers take it (Note [Padding as lengths] in bert.cpp); both undefined: no padding.
+struct BertAttentionMask {
+  Tensor key_lengths;  // (B) i64 on the model's device: each sequence's real tokens are a prefix (right padding)
+  Tensor additive;     // (B, 1, 1, T): 0 for tokens, the dtype's lowest for padding (any other pattern)
+};
+
 class BertLayer {
  public:
   BertLayer(const Weights& w, const BertConfig& c);
-  Tensor forward(const Tensor& x, const Tensor& additive_mask) const;  // x: (B, T, C); mask: (B, 1, 1, T) f32
+  Tensor forward(const Tensor& x, const BertAttentionMask& mask) const;  // x: (B, T, C)
+  attention::Backend attention_backend() const { return attention_ran_; }  // of the last forward
 
  private:
-  Tensor self_attention(const Tensor& x, const Tensor& additive_mask) const;
+  Tensor self_attention(const Tensor& x, const BertAttentionMask& mask) const;
+  mutable attention::Backend attention_ran_ = attention::Backend::math;
   int64_t heads_, head_dim_;
   std::string act_;
   Linear qkv_;  // query, key, value fused into one (3C, C) GEMM, 1/sqrt(D) folded into the query rows
@@ -60,6 +69,10 @@ class BertModel {
   // input_ids/token_type_ids/attention_mask: (B, T) i64 (token types and mask may be undefined).
   BertOutputs forward(const Batch& batch, bool keep_hidden_states = false) const;
   const BertConfig& config() const { return config_; }
+  attention::Backend attention_backend() const {
+    return layers_.empty() ? attention::Backend::math : layers_.front().attention_backend();
+  }
+  Device device() const { return word_embeddings_.weight.device(); }
 
  private:
   BertConfig config_;
@@ -75,7 +88,7 @@ class BertForSequenceClassification final : public SequenceClassifier {
   BertForSequenceClassification(const Weights& w, const BertConfig& c);
   static std::unique_ptr<BertForSequenceClassification> from_dir(const std::filesystem::path& dir, const LoadOptions& o = {});
   static std::unique_ptr<BertForSequenceClassification> from_config(const BertConfig& c, uint64_t seed = 0,
-                                                                    DType dtype = DType::f32);
+                                                                    DType dtype = DType::f32, Device device = {});
 
   Tensor classify(const Batch& batch) const override;  // (B, num_labels) f32
   BertOutputs forward_all(const Batch& batch) const { return bert_.forward(batch, /*keep_hidden_states=*/true); }
@@ -83,7 +96,9 @@ class BertForSequenceClassification final : public SequenceClassifier {
   const std::vector<std::string>& labels() const override { return config_.id2label; }
   int64_t max_positions() const override { return config_.max_position_embeddings; }
   int64_t parameter_bytes() const override { return parameter_bytes_; }
-  RunInfo run_info() const override { return {"math", std::string(dtype_name(dtype_))}; }
+  RunInfo run_info() const override {
+    return {std::string(attention::backend_name(bert_.attention_backend())), std::string(dtype_name(dtype_))};
+  }
   const BertConfig& config() const { return config_; }
 
  private:

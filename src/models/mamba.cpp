@@ -136,7 +136,7 @@ Tensor MambaMixer::forward(const Tensor& x, MambaLayerCache* cache) const {
   Tensor z = ops::transpose(ops::slice(xz, 2, I, 2 * I), 1, 2);          // (B, I, T) view
   if (cache) {  // the last K conv inputs, zeros before the prompt (transformers' update_conv_state)
     cache->conv_state = T >= kernel_ ? ops::contiguous(ops::slice(u_in, 2, T - kernel_, T))
-                                     : ops::concat(std::vector<Tensor>{Tensor::zeros({B, I, kernel_ - T}, x.dtype()),
+                                     : ops::concat(std::vector<Tensor>{Tensor::zeros({B, I, kernel_ - T}, x.dtype(), x.device()),
                                                                        ops::contiguous(u_in)}, 2);  // (B, I, K)
   }
   Tensor u = ops::activation(ops::causal_conv1d(u_in, conv_weight_, conv_bias_), act_);  // (B, I, T)
@@ -205,7 +205,7 @@ MambaOutputs MambaModel::forward(const Tensor& ids, MambaCache* cache, bool keep
   TESSERA_CHECK(*lo >= 0 && *hi < config_.vocab_size, "mamba: token id {} is outside the vocabulary [0, {}) ({} field '{}')",
                 *lo < 0 ? *lo : *hi, config_.vocab_size, config_.source, "vocab_size");
   if (cache && !step) cache->layers.assign(layers_.size(), {});
-  Tensor h = embeddings_(ids);  // (B, T, C)
+  Tensor h = embeddings_(ids.to(device()));  // (B, T, C); tokenizers produce host ids
   MambaOutputs out;
   for (std::size_t i = 0; i < layers_.size(); ++i) {
     h = layers_[i].forward(h, cache ? &cache->layers[i] : nullptr, step);
@@ -239,11 +239,12 @@ MambaForCausalLM::MambaForCausalLM(const Weights& w, const MambaConfig& c) : bac
 }
 
 std::unique_ptr<MambaForCausalLM> MambaForCausalLM::from_dir(const std::filesystem::path& dir, const LoadOptions& o) {
-  return std::make_unique<MambaForCausalLM>(Weights::from_store(io::open_weights(dir), o.dtype), read_config(dir));
+  return std::make_unique<MambaForCausalLM>(Weights::from_store(io::open_weights(dir), o.dtype, o.device), read_config(dir));
 }
 
-std::unique_ptr<MambaForCausalLM> MambaForCausalLM::from_config(const MambaConfig& c, uint64_t seed, DType dtype) {
-  return std::make_unique<MambaForCausalLM>(Weights::random(seed, c.initializer_range, dtype), c);
+std::unique_ptr<MambaForCausalLM> MambaForCausalLM::from_config(const MambaConfig& c, uint64_t seed, DType dtype,
+                                                                Device device) {
+  return std::make_unique<MambaForCausalLM>(Weights::random(seed, c.initializer_range, dtype, device), c);
 }
 
 Tensor MambaForCausalLM::logits(const Tensor& hidden) const {
@@ -294,7 +295,7 @@ std::unique_ptr<MambaForSequenceClassification> MambaForSequenceClassification::
                   store.file_of("classification_head.weight"), shape_str(head.shape()), c.hidden_size);
     for (int64_t i = 0; i < head.size(0); ++i) c.id2label.push_back(fmt::format("LABEL_{}", i));
   }
-  return std::make_unique<MambaForSequenceClassification>(Weights::from_store(std::move(store), o.dtype), c, pooling);
+  return std::make_unique<MambaForSequenceClassification>(Weights::from_store(std::move(store), o.dtype, o.device), c, pooling);
 }
 
 Tensor MambaForSequenceClassification::classify(const Batch& batch) const {
@@ -326,9 +327,10 @@ Tensor MambaForSequenceClassification::classify(const Batch& batch) const {
       for (; j < L; ++j) packed[b * L + j] = j > 0 ? packed[b * L + j - 1] : 0;  // any valid id: never averaged
       inv[b] = counts[b] > 0 ? 1.0f / (float)counts[b] : 0.0f;
     }
+    Device dev = backbone_.device();
     Tensor h = ops::cast(backbone_.forward(Tensor::from_values({B, L}, packed)).last_hidden_state, DType::f32);  // (B, L, C)
-    Tensor sum = ops::sum(ops::mul(h, Tensor::from_values({B, L, 1}, keep)), 1);                              // (B, C)
-    pooled = ops::mul(sum, Tensor::from_values({B, 1}, inv));
+    Tensor sum = ops::sum(ops::mul(h, Tensor::from_values({B, L, 1}, keep).to(dev)), 1);                      // (B, C)
+    pooled = ops::mul(sum, Tensor::from_values({B, 1}, inv).to(dev));
   }
   return ops::cast(head_(ops::cast(pooled, head_.weight.dtype())), DType::f32);  // (B, num_labels)
 }

@@ -97,6 +97,7 @@ class MambaModel {
   const MambaConfig& config() const { return config_; }
   const Tensor& embeddings() const { return embeddings_.weight; }
   DType dtype() const { return embeddings_.weight.dtype(); }
+  Device device() const { return embeddings_.weight.device(); }
 
  private:
   MambaConfig config_;
@@ -109,7 +110,8 @@ class MambaForCausalLM final : public CausalLM {
  public:
   MambaForCausalLM(const Weights& w, const MambaConfig& c);
   static std::unique_ptr<MambaForCausalLM> from_dir(const std::filesystem::path& dir, const LoadOptions& o = {});
-  static std::unique_ptr<MambaForCausalLM> from_config(const MambaConfig& c, uint64_t seed = 0, DType dtype = DType::f32);
+  static std::unique_ptr<MambaForCausalLM> from_config(const MambaConfig& c, uint64_t seed = 0, DType dtype = DType::f32,
+                                                       Device device = {});
 
   // logits: (B, T, V) f32, and the hidden states when asked.
   Tensor forward(const Tensor& input_ids, MambaOutputs* outputs = nullptr) const;

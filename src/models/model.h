@@ -38,6 +38,7 @@ class SequenceClassifier {
 
 struct LoadOptions {
   DType dtype = DType::f32;  // compute dtype (weights are cast on load when they differ)
+  Device device{};           // where weights live and the forward pass runs
 };
 
 // Reads DIR/config.json's model_type (or architecture layout) and builds the classifier from the registry.

@@ -17,7 +17,8 @@ class TextClassification final : public TextClassificationPipeline {
  public:
   TextClassification(const PipelineOptions& o)
       : options_(o),
-        model_(models::load_sequence_classifier(o.model, {.dtype = o.dtype})),
+        device_(parse_device(o.device)),
+        model_(models::load_sequence_classifier(o.model, {.dtype = o.dtype, .device = device_})),
         tokenizer_(tokenizers::Tokenizer::from_dir(o.model)) {
     TESSERA_CHECK(o.batch_size > 0, "pipeline: batch_size must be positive, got {}", o.batch_size);
     int64_t limit = std::min<int64_t>((int64_t)tokenizer_.model_max_length(), model_->max_positions());
@@ -58,11 +59,12 @@ class TextClassification final : public TextClassificationPipeline {
   const std::vector<std::string>& labels() const override { return model_->labels(); }
   std::string describe() const override {
     models::RunInfo r = model_->run_info();
-    return fmt::format("{} ({} labels), dtype {}, attention {}, max_length {}", model_->model_type(), labels().size(), r.dtype,
-                       r.attention, max_length_);
+    return fmt::format("{} ({} labels) on {}, dtype {}, attention {}, max_length {}", model_->model_type(), labels().size(),
+                       describe_device(device_), r.dtype, r.attention, max_length_);
   }
 
  private:
+  Device device_;
   void run_batch(std::span<const std::size_t> idx, const std::vector<tokenizers::Encoding>& enc,
                  std::vector<Classification>& results) const {
     std::size_t T = 0;

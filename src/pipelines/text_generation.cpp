@@ -26,7 +26,7 @@ std::vector<int64_t> argmax_rows(const Tensor& logits) {
 
 class TextGeneration final : public TextGenerationPipeline {
  public:
-  explicit TextGeneration(const PipelineOptions& o) : model_(models::load_causal_lm(o.model, {.dtype = o.dtype})) {
+  explicit TextGeneration(const PipelineOptions& o) : model_(models::load_causal_lm(o.model, {.dtype = o.dtype, .device = parse_device(o.device)})) {
     // The tokenizer is optional: generate_ids works without one (a directory may hold only config + weights).
     try {
       tokenizer_.emplace(tokenizers::Tokenizer::from_dir(o.model));

@@ -163,4 +163,80 @@ CaseResult run_case(const OpCase& c, uint64_t seed) {
   return r;
 }
 
+namespace {
+// t on `device` with the same view (shape, strides, offset) over a copy of its whole storage.
+Tensor to_device_view(const Tensor& t, Device device) {
+  const std::shared_ptr<Storage>& st = t.storage();
+  int64_t elems = (int64_t)(st->nbytes() / dtype_size(t.dtype()));
+  Tensor base = Tensor::from_external(st->data(), {elems}, {1}, t.dtype(), st);
+  return base.to(device).as_strided(t.shape(), t.strides(), t.offset());
+}
+
+// Runs kernel k on the device into an output inside a buffer filled with `poison`; returns the buffer's bytes
+// (guard bytes, output, guard bytes) on the host.
+std::vector<unsigned char> run_poisoned(const backends::KernelEntry& k, const std::vector<Tensor>& inputs,
+                                        const ops::Attrs& attrs, const Tensor& want, Device device,
+                                        std::size_t guard, unsigned char poison) {
+  std::vector<unsigned char> host(want.nbytes() + 2 * guard, poison);
+  Tensor buf = Tensor::from_external(host.data(), {(int64_t)host.size()}, {1}, DType::u8, nullptr).to(device);
+  Tensor out = Tensor::from_external(static_cast<unsigned char*>(buf.raw_data()) + guard, want.shape(),
+                                     contiguous_strides(want.shape()), want.dtype(), buf.storage(), device);
+  k.kernel(inputs, out, attrs);
+  Tensor back = buf.cpu();
+  std::memcpy(host.data(), back.raw_data(), host.size());
+  return host;
+}
+}  // namespace
+
+CaseResult run_case_on(const OpCase& c, uint64_t seed, Device device) {
+  CaseResult r;
+  std::vector<Tensor> inputs, dev;
+  for (std::size_t i = 0; i < c.inputs.size(); ++i) inputs.push_back(make_input(c.inputs[i], seed * 131 + i));
+  for (const Tensor& t : inputs) dev.push_back(to_device_view(t, device));
+  Tensor want;
+  {
+    ops::ExecModeGuard ref(ops::ExecMode::reference);
+    want = ops::call(c.op, inputs, c.attrs);
+  }
+  r.tolerance = tolerance_for(want.dtype()) * c.tolerance_scale;
+
+  // The device kernel, twice with different poison: both runs must agree bit for bit (every element written).
+  const backends::KernelEntry* k = backends::device_kernel(device, c.op, dev, c.attrs);
+  r.kernel = k ? k->name : "no device kernel";
+  if (k) {
+    constexpr std::size_t kGuard = 64;
+    std::vector<unsigned char> a = run_poisoned(*k, dev, c.attrs, want, device, kGuard, 0xA5);
+    std::vector<unsigned char> b = run_poisoned(*k, dev, c.attrs, want, device, kGuard, 0x5A);
+    const std::size_t nbytes = want.nbytes();
+    for (std::size_t i = 0; i < kGuard; ++i)
+      if (a[i] != 0xA5 || a[kGuard + nbytes + i] != 0xA5 || b[i] != 0x5A || b[kGuard + nbytes + i] != 0x5A) {
+        r.failure = fmt::format("kernel {} wrote outside its output (guard bytes)", k->name);
+        return r;
+      }
+    if (std::memcmp(a.data() + kGuard, b.data() + kGuard, nbytes) != 0) {
+      r.failure = fmt::format("kernel {} left output elements unwritten (poison shows through)", k->name);
+      return r;
+    }
+    Tensor got = Tensor::empty(want.shape(), want.dtype());
+    std::memcpy(got.raw_data(), a.data() + kGuard, nbytes);
+    r.failure = compare(got, want, r.tolerance, &r.error);
+    if (!r.failure.empty()) return r;
+  }
+
+  // The eager call on the device: kernel, decomposition (on device kernels) or host fallback.
+  backends::reset_host_fallbacks();
+  Tensor eager = ops::call(c.op, dev, c.attrs);
+  for (const backends::HostFallback& f : backends::host_fallbacks())
+    r.host_fallbacks += fmt::format("{}{} x{}", r.host_fallbacks.empty() ? "" : ", ", f.op, f.count);
+  if (eager.device() != device) {
+    r.failure = fmt::format("eager result is on {}, not {}", to_string(eager.device()), to_string(device));
+    return r;
+  }
+  double err = 0;
+  std::string f = compare(eager.cpu(), want, r.tolerance, &err);
+  if (!f.empty()) r.failure = "eager on device: " + f;
+  r.error = std::max(r.error, err);
+  return r;
+}
+
 }  // namespace tessera::testing

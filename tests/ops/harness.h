@@ -51,7 +51,15 @@ struct CaseResult {
   double error = 0;    // normalised max error
   double tolerance = 0;
   std::string failure;  // empty when passed
+  std::string host_fallbacks;  // run_case_on: "op xN, ..." for ops that ran on the host (Note [Host fallback])
 };
 CaseResult run_case(const OpCase& c, uint64_t seed);
+
+// The case on `device` (inputs made as run_case makes them, copied there with their views: shape, strides and
+// offset over a copy of the whole storage), against the CPU reference of the same inputs. When the device has a
+// kernel for the inputs it runs twice into poisoned buffers with guard bytes (elements left unwritten or bytes
+// written outside the output fail); then the eager call on the device (kernel, decomposition or host fallback)
+// is compared too, and the ops that fell back to the host are listed in `host_fallbacks`.
+CaseResult run_case_on(const OpCase& c, uint64_t seed, Device device);
 
 }  // namespace tessera::testing

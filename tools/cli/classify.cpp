@@ -18,6 +18,7 @@ struct ClassifyArgs {
   std::string input;
   std::string output = "-";
   std::string dtype = "f32";
+  std::string device = "cpu";
   std::string function = "default";
   int threads = 0;
   bool no_sort = false;
@@ -40,7 +41,7 @@ void run_classify(const ClassifyArgs& a) {
   auto dt = dtype_from_name(a.dtype);
   TESSERA_CHECK(dt && (*dt == DType::f32 || *dt == DType::f16 || *dt == DType::bf16),
                 "classify: --dtype must be f32, f16 or bf16, got '{}'", a.dtype);
-  PipelineOptions o{.model = resolve_model(a.model, default_bert_model(), "classify"), .batch_size = a.batch_size, .dtype = *dt, .function_to_apply = a.function,
+  PipelineOptions o{.model = resolve_model(a.model, default_bert_model(), "classify"), .batch_size = a.batch_size, .dtype = *dt, .device = a.device, .function_to_apply = a.function,
                     .sort_by_length = !a.no_sort};
   if (a.max_length > 0) o.max_length = a.max_length;
   auto pipe = pipeline("sentiment-analysis", o);
@@ -65,6 +66,7 @@ void register_classify(CLI::App& app) {
   cmd->add_option("--input", a->input, "Read texts from FILE ('-' = stdin): JSON lines, strings or {\"text\": ...}; .gz ok");
   cmd->add_option("--output", a->output, "Write JSON lines to FILE (default '-' = stdout)");
   cmd->add_option("--dtype", a->dtype, "Compute dtype: f32 (default), f16, bf16");
+  cmd->add_option("--device", a->device, "Where the model runs: cpu (default), cuda or cuda:N (a CUDA build with a GPU)");
   cmd->add_option("--function", a->function, "Score function: default (softmax, or sigmoid for 1 label), softmax, sigmoid, none");
   cmd->add_option("--threads", a->threads, "CPU threads (default: all cores)");
   cmd->add_flag("--no-sort", a->no_sort, "Keep input order inside batches (default sorts by length to cut padding)");

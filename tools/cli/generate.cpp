@@ -15,6 +15,7 @@ struct GenerateArgs {
   int64_t max_new_tokens = 20;
   std::string ids;
   std::string dtype = "f32";
+  std::string device = "cpu";
   int threads = 0;
   bool json = false;
   bool no_eos = false;
@@ -52,7 +53,7 @@ void run_generate(const GenerateArgs& a) {
   auto dt = dtype_from_name(a.dtype);
   TESSERA_CHECK(dt && (*dt == DType::f32 || *dt == DType::f16 || *dt == DType::bf16),
                 "generate: --dtype must be f32, f16 or bf16, got '{}'", a.dtype);
-  auto pipe = text_generation_pipeline({.model = a.model, .dtype = *dt});
+  auto pipe = text_generation_pipeline({.model = a.model, .dtype = *dt, .device = a.device});
   if (a.verbose) std::fprintf(stderr, "tessera: %s, %d CPU threads\n", pipe->describe().c_str(), backends::cpu_threads());
   GenerationOptions o{.max_new_tokens = a.max_new_tokens, .stop_at_eos = !a.no_eos};
   Generation g;
@@ -84,6 +85,7 @@ void register_generate(CLI::App& app) {
   cmd->add_option("--max-new-tokens", a->max_new_tokens, "Tokens to generate at most (default 20)")->check(CLI::NonNegativeNumber);
   cmd->add_option("--ids", a->ids, "Prompt as token ids, e.g. 1,2,3 (no tokenizer needed)");
   cmd->add_option("--dtype", a->dtype, "Compute dtype: f32 (default), f16, bf16");
+  cmd->add_option("--device", a->device, "Where the model runs: cpu (default), cuda or cuda:N (a CUDA build with a GPU)");
   cmd->add_option("--threads", a->threads, "CPU threads (default: all cores)");
   cmd->add_flag("--json", a->json, "Print one JSON object: prompt_ids, generated_ids, text, stopped_at_eos, timings");
   cmd->add_flag("--no-eos", a->no_eos, "Don't stop at eos_token_id");

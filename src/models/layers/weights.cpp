@@ -13,24 +13,27 @@ namespace tessera::models {
 struct Weights::State {
   std::optional<io::WeightStore> store;
   DType dtype = DType::f32;
+  Device device{};
   double std = 0.02;
   uint64_t seed = 0;
   std::atomic<uint64_t> counter{0};
   std::atomic<int64_t> bytes{0};
 };
 
-Weights Weights::from_store(io::WeightStore store, DType dtype) {
+Weights Weights::from_store(io::WeightStore store, DType dtype, Device device) {
   Weights w;
   w.state_ = std::make_shared<State>();
   w.state_->store.emplace(std::move(store));
   w.state_->dtype = dtype;
+  w.state_->device = device;
   return w;
 }
 
-Weights Weights::random(uint64_t seed, double std, DType dtype) {
+Weights Weights::random(uint64_t seed, double std, DType dtype, Device device) {
   Weights w;
   w.state_ = std::make_shared<State>();
   w.state_->dtype = dtype;
+  w.state_->device = device;
   w.state_->std = std;
   w.state_->seed = seed;
   return w;
@@ -43,6 +46,7 @@ Weights Weights::scope(std::string_view prefix) const {
 }
 
 bool Weights::is_random() const { return !state_->store.has_value(); }
+Device Weights::device() const { return state_->device; }
 
 bool Weights::contains(std::string_view name) const {
   return is_random() || state_->store->contains(prefix_ + std::string(name));
@@ -87,6 +91,7 @@ Tensor Weights::get(std::string_view name, const Shape& shape, Init init) const 
       t = ops::cast(t, state_->dtype);
     }
   }
+  t = t.to(state_->device);  // host (mmap'd or generated) -> the model's device
   state_->bytes.fetch_add((int64_t)t.nbytes());
   return t;
 }

@@ -13,10 +13,11 @@ enum class Init { normal, zeros, ones };
 
 class Weights {
  public:
-  // Parameters from a checkpoint, cast to `dtype` when stored otherwise.
-  static Weights from_store(io::WeightStore store, DType dtype);
+  // Parameters from a checkpoint, cast to `dtype` when stored otherwise, placed on `device`.
+  static Weights from_store(io::WeightStore store, DType dtype, Device device = {});
   // Random parameters: normal(0, std) / zeros / ones as each get() asks (transformers' _init_weights).
-  static Weights random(uint64_t seed, double std, DType dtype);
+  static Weights random(uint64_t seed, double std, DType dtype, Device device = {});
+  Device device() const;  // where get() places tensors
 
   Weights scope(std::string_view prefix) const;  // "bert." + "encoder.layer.0." ...
   // The tensor `prefix + name` with the given shape (error naming tensor, file, expected and got).

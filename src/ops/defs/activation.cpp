@@ -13,7 +13,7 @@ TensorMeta float_infer(Metas in, std::string_view op) {
   TESSERA_CHECK(dtype_is_floating(in[0].dtype), "{}: needs a floating-point tensor, got {}", op, dtype_name(in[0].dtype));
   return in[0];
 }
-Tensor scalar_like(const Tensor& x, double v) { return Tensor::full({}, v, x.dtype()); }
+Tensor scalar_like(const Tensor& x, double v) { return Tensor::full({}, v, x.dtype(), x.device()); }
 
 Tensor relu_ref(Inputs in, const Attrs&) { return maximum(in[0], scalar_like(in[0], 0.0)); }
 Tensor gelu_ref(Inputs in, const Attrs&) {
@@ -27,7 +27,7 @@ Tensor gelu_new_ref(Inputs in, const Attrs&) {
   return cast(mul(mul_scalar(x, 0.5), add_scalar(tanh(inner), 1.0)), in[0].dtype());
 }
 Tensor sigmoid_acc(const Tensor& x) {
-  Tensor one = Tensor::full({}, 1.0, x.dtype());
+  Tensor one = Tensor::full({}, 1.0, x.dtype(), x.device());
   return div(one, add_scalar(exp(neg(x)), 1.0));
 }
 Tensor sigmoid_ref(Inputs in, const Attrs&) { return cast(sigmoid_acc(cast(in[0], accumulation_dtype(in[0].dtype()))), in[0].dtype()); }

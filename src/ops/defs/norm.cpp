@@ -63,7 +63,7 @@ TensorMeta masked_fill_infer(Metas in, const Attrs&) {
   return in[0];
 }
 Tensor masked_fill_ref(Inputs in, const Attrs& a) {
-  return where(in[1], Tensor::full({}, a.scalar, in[0].dtype()), in[0]);
+  return where(in[1], Tensor::full({}, a.scalar, in[0].dtype(), in[0].device()), in[0]);
 }
 std::string value_format(const Attrs& a) { return fmt::format("value={}", a.scalar); }
 }  // namespace

@@ -1,0 +1,64 @@
+// The CUDA reduction fragment of the kernel table (kernel_table.h): sum/max over one axis, softmax, layer_norm,
+// rms_norm, embedding gather and concat, with the inputs each kernel accepts.
+#include "backends/cuda/kernel_table.h"
+#include "backends/cuda/kernels/layout.h"
+#include "backends/cuda/kernels/reduce.h"
+
+namespace tessera::backends::cuda {
+
+namespace {
+using ops::Attrs;
+using ops::Inputs;
+using ops::OpId;
+
+bool computable(DType dt) { return dt != DType::f8_e4m3 && dt != DType::f8_e5m2; }
+bool floating(const Tensor& t) { return dtype_is_floating(t.dtype()) && computable(t.dtype()); }
+
+bool reduce_ok(Inputs in, const Attrs& a) {
+  return all_on_cuda(in) && computable(in[0].dtype()) && row_layout_ok(row_layout(in[0], a.axis, /*out_has_axis=*/false));
+}
+bool softmax_ok(Inputs in, const Attrs& a) {
+  return all_on_cuda(in) && floating(in[0]) && row_layout_ok(row_layout(in[0], a.axis, /*out_has_axis=*/true));
+}
+// Norms: the weight (and bias) in the input's dtype or f32; other mixes run the decomposition.
+bool norm_ok(Inputs in, bool with_bias) {
+  const Tensor& x = in[0];
+  if (!all_on_cuda(in) || !floating(x) || x.dim() < 1) return false;
+  DType w = in[1].dtype();
+  if (w != x.dtype() && w != DType::f32) return false;
+  if (with_bias && in[2].dtype() != w) return false;
+  return row_layout_ok(row_layout(x, x.dim() - 1, /*out_has_axis=*/true));
+}
+bool layer_norm_ok(Inputs in, const Attrs&) { return norm_ok(in, /*with_bias=*/true); }
+bool rms_norm_ok(Inputs in, const Attrs&) { return norm_ok(in, /*with_bias=*/false); }
+bool gather_ok(Inputs in, const Attrs&) {
+  const Tensor& ids = in[1];
+  return all_on_cuda(in) && (int)collapse(ids.shape(), {ids.strides()}).shape.size() <= kMaxDims &&
+         ids.numel() <= kMaxStridedNumel;
+}
+// concat: contiguous inputs are 2-D memcpys, strided ones need an indexable copy into the output's slice.
+bool concat_ok(Inputs in, const Attrs& a) {
+  if (!all_on_cuda(in)) return false;
+  Shape out = in[0].shape();
+  out[a.axis] = 0;
+  for (const Tensor& t : in) out[a.axis] += t.shape()[a.axis];
+  Strides out_strides = dense_strides(out);
+  for (const Tensor& t : in)
+    if (!t.is_contiguous() && !strided_indexable(collapse(t.shape(), {out_strides, t.strides()}))) return false;
+  return true;
+}
+
+const KernelEntry kTable[] = {
+    {OpId::sum, k_sum, reduce_ok, "cuda.sum"},
+    {OpId::max, k_max, reduce_ok, "cuda.max"},
+    {OpId::softmax, k_softmax, softmax_ok, "cuda.softmax"},
+    {OpId::layer_norm, k_layer_norm, layer_norm_ok, "cuda.layer_norm"},
+    {OpId::rms_norm, k_rms_norm, rms_norm_ok, "cuda.rms_norm"},
+    {OpId::gather, k_gather, gather_ok, "cuda.gather"},
+    {OpId::concat, k_concat, concat_ok, "cuda.concat"},
+};
+}  // namespace
+
+std::span<const KernelEntry> reduction_kernels() { return kTable; }
+
+}  // namespace tessera::backends::cuda
