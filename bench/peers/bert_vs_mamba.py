@@ -11,7 +11,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tools", "train_imdb"))
-from peer_common import percentile, torch_blas_summary  # noqa: E402
+from peer_common import (device_environment, parse_variant, percentile, raise_recompile_limit,  # noqa: E402
+                         reset_tensor_peak, synchronize, tensor_peak_bytes, torch_blas_summary, torch_device, warm_up)
 
 
 def peak_rss_reset():
@@ -51,7 +52,7 @@ def build_model(a, torch):
     """(model, run(ids, mask) -> logits, description of the path taken)."""
     import mamba_layout
     from transformers import BertConfig, BertForSequenceClassification, MambaConfig
-    attn = "sdpa" if a.variant.startswith("sdpa") else "eager"
+    attn, compiled, _ = parse_variant(a.variant)
     if a.model == "bert":
         if a.dir:
             m = BertForSequenceClassification.from_pretrained(a.dir, attn_implementation=attn)
@@ -63,7 +64,6 @@ def build_model(a, torch):
             m = BertForSequenceClassification(cfg)
         run = lambda ids, mask: m(input_ids=ids, attention_mask=mask).logits
         return m, run, f"BertForSequenceClassification, attn_implementation={attn}"
-    compiled = "compile" in a.variant
     if a.dir:
         conf = json.load(open(os.path.join(a.dir, "config.json")))
         if "d_model" not in conf:
@@ -100,15 +100,9 @@ def build_model(a, torch):
         layer.mixer.use_associative_scan = compiled
     masked = a.pooling == "masked_mean"
     run = lambda ids, mask: m(ids, mask if masked else None)
-    try:
-        import mamba_ssm  # noqa: F401
-        kernels = "mamba_ssm installed (CUDA kernels only; CPU still takes the torch path)"
-    except ImportError:
-        kernels = "no mamba-ssm/causal-conv1d"
-    path = ("torch.compile: mamba_selective_scan's associative_scan under dynamo" if compiled else
-            "mamba_selective_scan's sequential fallback: a Python loop over T per layer, exp(Δ·A) built for the whole "
-            "sequence as (B, I, T, N)")
-    return m, run, f"mamba_layout.MambaClassifier (transformers MambaModel + {a.pooling} + head); {kernels}; {path}"
+    from mamba_peer import scan_path
+    path = scan_path(m.backbone, torch.device(a.device), compiled)["summary"]
+    return m, run, f"mamba_layout.MambaClassifier (transformers MambaModel + {a.pooling} + head); {path}"
 
 
 def main():
@@ -116,16 +110,22 @@ def main():
     p.add_argument("--plot-png", help="replot DIR/report.json as DIR/throughput.png and memory.png, then exit")
     p.add_argument("--model", choices=["bert", "mamba"])
     p.add_argument("--name")
-    p.add_argument("--variant", default="eager", help="bert: eager | sdpa | sdpa+compile; mamba: eager | compile")
+    p.add_argument("--variant", default="eager",
+                   help="bert: eager | sdpa | sdpa+compile[:MODE]; mamba: eager | eager+compile (alias: compile)")
     p.add_argument("--dir", help="trained classifier directory (accuracy reported)")
     p.add_argument("--config", help="random weights: base | 130m | config.json")
     p.add_argument("--tokenizer")
     p.add_argument("--data", help="JSON lines {text, label}: the sample, in Tessera's order")
     p.add_argument("--max-length", default="256")
     p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--dtype", default="f32", choices=["f32", "bf16"])
+    p.add_argument("--dtype", default="f32", choices=["f32", "bf16", "f16"], help="f16: --device cuda only")
+    p.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--warmup", type=int, default=1)
+    p.add_argument("--warmup-all", action="store_true",
+                   help="per row, warm up with --warmup passes over every batch (GPU) instead of the longest batch")
+    p.add_argument("--warmup-seconds", type=float, default=0.0,
+                   help="before the first row: the longest batch of every length, untimed, for this long (GPU clocks)")
     p.add_argument("--budget", type=float, default=120.0, help="seconds per row; longer rows are then skipped")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--pooling", default="masked_mean", choices=["masked_mean", "mean"])
@@ -135,33 +135,67 @@ def main():
     a = p.parse_args()
     if a.plot_png:
         return plot_png(a.plot_png)
+    if a.variant == "compile":
+        a.variant = "eager+compile"
 
     import torch
     import transformers
     if a.threads > 0:
         torch.set_num_threads(a.threads)
+    device = torch_device(torch, a.device, a.dtype)
     rows_in = [json.loads(l) for l in open(a.data) if l.strip()]
     texts, labels = [r["text"] for r in rows_in], [r["label"] for r in rows_in]
     tok = load_tokenizer(a)
     pad = tok.pad_token_id if tok.pad_token_id is not None else 0
     model, run, path = build_model(a, torch)
-    dtype = {"f32": torch.float32, "bf16": torch.bfloat16}[a.dtype]
-    model = model.to(dtype).eval()
-    if "compile" in a.variant:
-        compiled = torch.compile(model, dynamic=True)
-        run = lambda ids, mask: (compiled(input_ids=ids, attention_mask=mask).logits if a.model == "bert"
-                                 else compiled(ids, mask if a.pooling == "masked_mean" else None))
+    dtype = {"f32": torch.float32, "bf16": torch.bfloat16, "f16": torch.float16}[a.dtype]
+    model = model.to(dtype).to(device).eval()
+    _, compiled, mode = parse_variant(a.variant)
+    if compiled:
+        # Note [Peer compile, variable lengths]: every batch has its own length, so the graph is compiled with
+        # dynamic=True (one graph for all lengths, as one would serve them; dynamic=False would recompile per batch
+        # length, ~40 compilations per run). The row's warm-up runs every batch first (--warmup-all), so
+        # compilation, recompilation and CUDA-graph capture (reduce-overhead) stay out of the timing.
+        raise_recompile_limit(torch)
+        fn = torch.compile(model, mode=None if mode == "default" else mode, dynamic=True)
+        run = lambda ids, mask: (fn(input_ids=ids, attention_mask=mask).logits if a.model == "bert"
+                                 else fn(ids, mask if a.pooling == "masked_mean" else None))
+        path += f"; torch.compile(mode={mode}, dynamic=True)"
     params = sum(t.numel() * t.element_size() for t in model.parameters())
 
-    out_rows, over_budget = [], None
-    for L in sorted({int(x) for x in a.max_length.split(",")}):
+    lengths = sorted({int(x) for x in a.max_length.split(",")})
+    prepared = []  # (L, eff, enc, tokenize_s, batches), every length tokenized before any timing
+    for L in lengths:
         # A trained BERT keeps its position table: longer lengths are truncated to it (as on the C++ side).
         eff = min(L, model.config.max_position_embeddings) if (a.model == "bert" and a.dir) else L
         t0 = time.perf_counter()
         enc = tok(texts, truncation=True, max_length=eff)["input_ids"]
         tokenize_s = time.perf_counter() - t0
         order = list(range(len(enc))) if a.no_sort else sorted(range(len(enc)), key=lambda i: len(enc[i]))
-        batches = [order[i:i + a.batch_size] for i in range(0, len(order), a.batch_size)]
+        prepared.append((L, eff, enc, tokenize_s, [order[i:i + a.batch_size] for i in range(0, len(order), a.batch_size)]))
+
+    def tensors(enc, b):  # host tensors; the timed step moves them to the device (end to end, as Tessera)
+        n = max(len(enc[k]) for k in b)
+        ids = torch.tensor([enc[k] + [pad] * (n - len(enc[k])) for k in b])
+        mask = torch.tensor([[1] * len(enc[k]) + [0] * (n - len(enc[k])) for k in b])
+        return ids, mask
+
+    def classify(ids, mask):
+        pred = run(ids.to(device), mask.to(device)).argmax(-1).tolist()
+        synchronize(torch, device)
+        return pred
+
+    def longest_of(enc, batches):
+        return max(batches, key=lambda b: max(len(enc[k]) for k in b))
+
+    if a.warmup_seconds > 0:  # Note [GPU warm-up] (src/bench/device_run.cpp): the first length's longest batch
+        _, _, enc0, _, batches0 = prepared[0]
+        first = tensors(enc0, longest_of(enc0, batches0))
+        with torch.inference_mode():
+            warm_up(lambda: classify(*first), a.warmup_seconds)
+
+    out_rows, over_budget = [], None
+    for L, eff, enc, tokenize_s, batches in prepared:
         real = sum(len(e) for e in enc)
         padded = sum(len(b) * max(len(enc[k]) for k in b) for b in batches)
         row = {"key": a.key_template.replace("{L}", str(L)), "engine": "pytorch", "variant": a.variant,
@@ -172,36 +206,36 @@ def main():
                           "batch_size": a.batch_size, "dtype": a.dtype, "real_tokens": real, "padded_tokens": padded,
                           "padding_fraction": 1 - real / padded if padded else 0.0, "tokenize_s": tokenize_s,
                           "kernels": path, "pooling": a.pooling if a.model == "mamba" else "",
-                          "parameter_bytes": params}}
+                          "device": str(device), "parameter_bytes": params}}
         out_rows.append(row)
         if over_budget:
             row["params"]["status"] = f"skipped: {over_budget}"
             continue
 
-        def tensors(b):
-            n = max(len(enc[k]) for k in b)
-            ids = torch.tensor([enc[k] + [pad] * (n - len(enc[k])) for k in b])
-            mask = torch.tensor([[1] * len(enc[k]) + [0] * (n - len(enc[k])) for k in b])
-            return ids, mask
-
-        longest = max(batches, key=lambda b: max(len(enc[k]) for k in b))
         row_start = time.perf_counter()
-        with torch.inference_mode():
-            for _ in range(max(a.warmup, 1)):
-                run(*tensors(longest))
-            peak_rss_reset()
-            ms, correct, n_done = [], 0, 0
-            start = time.perf_counter()
-            for b in batches:
-                ids, mask = tensors(b)
-                t0 = time.perf_counter()
-                pred = run(ids, mask).argmax(-1).tolist()
-                ms.append((time.perf_counter() - t0) * 1e3)
-                correct += sum(int(p == labels[k]) for p, k in zip(pred, b))
-                n_done += len(b)
-                if time.perf_counter() - row_start > a.budget and n_done < len(texts):
-                    break
-            total = time.perf_counter() - start
+        try:
+            with torch.inference_mode():
+                for _ in range(max(a.warmup, 1)):
+                    for b in (batches if a.warmup_all else [longest_of(enc, batches)]):
+                        classify(*tensors(enc, b))
+                peak_rss_reset()
+                reset_tensor_peak(torch, device)
+                ms, correct, n_done = [], 0, 0
+                start = time.perf_counter()
+                for b in batches:
+                    ids, mask = tensors(enc, b)
+                    t0 = time.perf_counter()
+                    pred = classify(ids, mask)
+                    ms.append((time.perf_counter() - t0) * 1e3)
+                    correct += sum(int(p == labels[k]) for p, k in zip(pred, b))
+                    n_done += len(b)
+                    if time.perf_counter() - row_start > a.budget and n_done < len(texts):
+                        break
+                total = time.perf_counter() - start
+        except Exception as e:  # e.g. a compile failure or out of memory: report it, skip the longer lengths
+            over_budget = f"failed at max_length {L}: {type(e).__name__}: {str(e)[:300]}"
+            row["params"]["status"] = f"failed: {type(e).__name__}: {str(e)[:300]}"
+            continue
         if n_done < len(texts):
             over_budget = (f"the {a.budget:.0f} s peer budget ran out at max_length {L} "
                            f"({len(ms)}/{len(batches)} batches, {n_done / total:.3g} samples/s on those)")
@@ -212,6 +246,7 @@ def main():
                              "p90": percentile(s, 0.9), "mean": sum(s) / len(s), "min": s[0], "max": s[-1]}
         row["throughput"] = {"samples/s": n_done / total, "real tok/s": real / total, "padded tok/s": padded / total}
         row["rss_peak_bytes"] = peak_rss_bytes()
+        row["tensor_peak_bytes"] = tensor_peak_bytes(torch, device)
         row["params"].update({"latency_p95_ms": percentile(s, 0.95), "total_s": total,
                               "accuracy": correct / n_done if a.dir else None})
         if time.perf_counter() - row_start > a.budget:
@@ -219,7 +254,8 @@ def main():
 
     env = {"engine": f"torch {torch.__version__} + transformers {transformers.__version__}",
            "threads": torch.get_num_threads(), "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-           "blas_config": torch_blas_summary(torch), "path": path}
+           "blas_config": torch_blas_summary(torch), "device": device_environment(torch, device), "path": path,
+           "timing": "per batch: host ids/mask to the device, forward, argmax copied to the host, synchronize"}
     json.dump({"engine": "pytorch", "environment": env, "rows": out_rows}, sys.stdout)
     sys.stdout.write("\n")
 

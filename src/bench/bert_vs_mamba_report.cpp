@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <optional>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -94,18 +95,28 @@ Json sweep_json(const SweepReport& s) {
   Json j = to_json(s.report);
   j["lengths"] = s.lengths;
   j["settings"] = s.settings;
-  Json rat = Json::array();
-  for (const Row& o : s.report.rows)
+  Json rat = Json::array(), best = Json::array();
+  auto bytes_ratio = [](const std::optional<int64_t>& a, const std::optional<int64_t>& b) {
+    return a && b && *b > 0 ? Json((double)*a / (double)*b) : Json(nullptr);
+  };
+  for (const Row& o : s.report.rows) {
+    const Row* fastest = nullptr;
     for (const Peer& p : s.report.peers)
       for (const Row& r : p.rows) {
         if (r.key != o.key || !ok(r) || !ok(o)) continue;
         double ps = throughput_of(r, "samples/s");
         rat.push_back({{"key", o.key}, {"ours", label(o)}, {"peer", label(r)},
                        {"samples_per_s_ratio", ps > 0 ? Json(throughput_of(o, "samples/s") / ps) : Json(nullptr)},
-                       {"rss_ratio", o.rss_peak_bytes && r.rss_peak_bytes && *r.rss_peak_bytes > 0
-                                         ? Json((double)*o.rss_peak_bytes / (double)*r.rss_peak_bytes) : Json(nullptr)}});
+                       {"rss_ratio", bytes_ratio(o.rss_peak_bytes, r.rss_peak_bytes)},
+                       {"tensor_peak_ratio", bytes_ratio(o.tensor_peak_bytes, r.tensor_peak_bytes)}});
+        if (ps > 0 && (!fastest || ps > throughput_of(*fastest, "samples/s"))) fastest = &r;
       }
+    if (fastest)
+      best.push_back({{"key", o.key}, {"ours", label(o)}, {"fastest_peer", label(*fastest)},
+                      {"samples_per_s_ratio", throughput_of(o, "samples/s") / throughput_of(*fastest, "samples/s")}});
+  }
   j["throughput_ratios"] = rat;
+  j["best_peer_throughput_ratios"] = best;
   Json cx = Json::array();
   for (const CrossoverLine& c : crossovers(s))
     cx.push_back({{"bert", c.bert}, {"mamba", c.mamba},
@@ -138,16 +149,23 @@ std::string sweep_markdown(const SweepReport& s) {
                       pstr(*x, "kernels"), pstr(*x, "status"));
   }
 
-  std::string ratio_rows;
-  for (const Json& j : sweep_json(s)["throughput_ratios"])
-    ratio_rows += fmt::format("| {} | {} | {} | {} | {} |\n", j["key"].get<std::string>(), j["ours"].get<std::string>(),
-                              j["peer"].get<std::string>(),
-                              j["samples_per_s_ratio"].is_null() ? "n/a" : fmt::format("{:.2f}x", j["samples_per_s_ratio"].get<double>()),
-                              j["rss_ratio"].is_null() ? "n/a" : fmt::format("{:.2f}x", j["rss_ratio"].get<double>()));
+  std::string ratio_rows, best_rows;
+  Json sj = sweep_json(s);
+  auto times = [](const Json& v) { return v.is_null() ? std::string("n/a") : fmt::format("{:.2f}x", v.get<double>()); };
+  for (const Json& j : sj["throughput_ratios"])
+    ratio_rows += fmt::format("| {} | {} | {} | {} | {} | {} |\n", j["key"].get<std::string>(), j["ours"].get<std::string>(),
+                              j["peer"].get<std::string>(), times(j["samples_per_s_ratio"]), times(j["rss_ratio"]),
+                              times(j["tensor_peak_ratio"]));
+  for (const Json& j : sj["best_peer_throughput_ratios"])
+    best_rows += fmt::format("| {} | {} | {} | {} |\n", j["key"].get<std::string>(), j["ours"].get<std::string>(),
+                             j["fastest_peer"].get<std::string>(), times(j["samples_per_s_ratio"]));
   if (!ratio_rows.empty())
     md += "\n## Tessera / PyTorch\n\nthroughput = Tessera samples/s / PyTorch samples/s (> 1: Tessera faster); RSS = Tessera "
-          "peak RSS / PyTorch's (< 1: Tessera uses less).\n\n| key | ours | peer | throughput | RSS |\n|---|---|---|--:|--:|\n" +
-          ratio_rows;
+          "peak RSS / PyTorch's, tensor = Tessera's allocator peak / PyTorch's (torch.cuda.max_memory_allocated on a GPU) "
+          "(< 1: Tessera uses less).\n\n| key | ours | peer | throughput | RSS | tensor |\n|---|---|---|--:|--:|--:|\n" +
+          ratio_rows +
+          "\nAgainst the fastest PyTorch variant of each key:\n\n| key | ours | fastest peer | throughput |\n|---|---|---|--:|\n" +
+          best_rows;
   for (const Peer& p : r.peers)
     if (p.status != "ok") md += fmt::format("\nPeer {}: {}\n", p.name, p.status);
 
@@ -168,7 +186,7 @@ std::string sweep_markdown(const SweepReport& s) {
   const Environment& e = r.environment;
   md += "\n## Environment\n\n";
   md += fmt::format("- git: {}\n- date: {}\n- build: {}\n- compiler: {}\n", e.git_sha, e.date, e.build_type, e.compiler);
-  md += fmt::format("- device: cpu — {} ({} cores usable; flags: {})\n", e.cpu_model, e.cores, fmt::join(e.cpu_flags, " "));
+  md += fmt::format("- device: {}\n", device_line(e));
   md += fmt::format("- threads: Tessera kernels {}, OpenBLAS {}\n- BLAS: {}\n", e.threads, e.blas_threads, e.blas);
   md += fmt::format("- load average at start: {}\n", e.host_load);
   for (const auto& [k, v] : e.env) md += fmt::format("- {}={}\n", k, v);
@@ -181,6 +199,18 @@ std::string sweep_markdown(const SweepReport& s) {
     for (const std::string& n : r.notes) md += fmt::format("- {}\n", n);
   }
   return md;
+}
+
+void write_sweep_partial(const SweepReport& r, const std::filesystem::path& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  TESSERA_CHECK(!ec, "bench: cannot create --out directory '{}': {}", dir.string(), ec.message());
+  SweepReport partial = r;
+  partial.report.notes.insert(partial.report.notes.begin(),
+                              "PARTIAL REPORT: written while the run was still going; later rows, peers and the plots are "
+                              "missing (the run was cut off if this note remains)");
+  write_file(dir / "report.md", sweep_markdown(partial));
+  write_file(dir / "report.json", sweep_json(partial).dump(2) + "\n");
 }
 
 std::vector<std::filesystem::path> write_sweep_report(SweepReport& s, const std::filesystem::path& dir) {
@@ -208,7 +238,9 @@ std::vector<std::filesystem::path> write_sweep_report(SweepReport& s, const std:
     if (!tensor.points.empty()) mem.push_back(tensor);
     ++color;
   }
-  const std::string dev = s.report.environment.cpu_model;
+  const Environment& env = s.report.environment;
+  const std::string dev = env.device == "cpu" ? env.cpu_model
+                                              : env.gpu_name.empty() ? env.device_description : env.gpu_name;
   std::pair<std::string, std::string> plots[] = {
       {"throughput", line_plot_svg(tp, {.title = "Throughput vs max_length (" + dev + ")", .x_label = "max_length (tokens)",
                                         .y_label = "samples/s"})},

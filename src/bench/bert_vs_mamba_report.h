@@ -28,6 +28,10 @@ double throughput_of(const Row& r, const std::string& name);
 // the paths written; notes which PNG converter ran or why PNGs were skipped.
 std::vector<std::filesystem::path> write_sweep_report(SweepReport& r, const std::filesystem::path& dir);
 
+// DIR/report.md and report.json of a run still in progress (a note says so; no plots), so that a run cut off later
+// leaves what it measured; write_sweep_report replaces them at the end.
+void write_sweep_partial(const SweepReport& r, const std::filesystem::path& dir);
+
 std::string sweep_markdown(const SweepReport& r);
 Json sweep_json(const SweepReport& r);
 

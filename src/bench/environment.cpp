@@ -1,16 +1,21 @@
-// The benchmark's environment record: git SHA, build, compiler, CPU, threads, BLAS and the environment
-// variables that change BLAS/OpenMP behaviour; plus thread setup and the process's peak RSS.
+// The benchmark's environment record: git SHA, build, compiler, CPU, threads, BLAS, the device (and a GPU as
+// nvidia-smi reports it) and the environment variables that change BLAS/OpenMP/CUDA behaviour; plus thread setup,
+// the process's peak RSS and the device part of report names.
 #include <cblas.h>
 #include <sched.h>
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
 #include <sstream>
 #include <thread>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "backends/backend.h"
 #include "bench/harness.h"
@@ -21,7 +26,8 @@ namespace {
 // Environment variables that change BLAS/OpenMP behaviour, recorded with every report.
 constexpr const char* kTrackedVariables[] = {"OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
                                              "OMP_WAIT_POLICY",   "GOMP_SPINCOUNT",       "OMP_PROC_BIND",
-                                             "GOTO_NUM_THREADS",  "MKL_NUM_THREADS"};
+                                             "GOTO_NUM_THREADS",  "MKL_NUM_THREADS",      "CUDA_VISIBLE_DEVICES",
+                                             "CUDA_LAUNCH_BLOCKING"};
 
 // stdout of a shell command, trailing whitespace trimmed; "" when it fails.
 std::string command_output(const std::string& cmd) {
@@ -108,6 +114,39 @@ void cpu_info(Environment& e) {
   e.cores = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : (int)std::thread::hardware_concurrency();
 }
 
+// nvidia-smi's index of CUDA device `index`: CUDA_VISIBLE_DEVICES renumbers the devices a process sees.
+int physical_gpu_index(int index) {
+  const char* visible = std::getenv("CUDA_VISIBLE_DEVICES");
+  if (!visible || !*visible) return index;
+  std::stringstream in(visible);
+  std::string item;
+  for (int i = 0; std::getline(in, item, ','); ++i)
+    if (i == index) return item.find_first_not_of("0123456789") == std::string::npos && !item.empty() ? std::stoi(item) : -1;
+  return -1;  // a UUID list or too short: nvidia-smi cannot be asked by index
+}
+
+// The GPU as nvidia-smi sees it (no CUDA headers here): name, driver, SM clock at start and its maximum, memory.
+void gpu_info(Environment& e, Device d) {
+  int index = physical_gpu_index(d.index);
+  if (index < 0) return;
+  std::string line = command_output(fmt::format("nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,"
+                                                "memory.total --format=csv,noheader -i {} 2>/dev/null", index));
+  if (line.empty()) return;
+  e.gpu_smi = line;
+  std::vector<std::string> fields;
+  std::stringstream in(line);
+  for (std::string f; std::getline(in, f, ',');) fields.push_back(f.substr(f.find_first_not_of(' ')));
+  if (fields.size() >= 2) {
+    e.gpu_name = fields[0];
+    e.gpu_driver = fields[1];
+  }
+  // "CUDA Version : 13.0" (the newest CUDA the driver supports) from `nvidia-smi --version`, when it has that line.
+  std::stringstream v(command_output("nvidia-smi --version 2>/dev/null"));
+  for (std::string l; std::getline(v, l);)
+    if (l.rfind("CUDA Version", 0) == 0 && l.find(':') != std::string::npos)
+      e.cuda_driver_version = l.substr(l.find_first_not_of(" :", l.find(':')));
+}
+
 std::string utc_now() {
   std::time_t t = std::time(nullptr);
   std::tm tm{};
@@ -124,8 +163,11 @@ void set_threads(int n) {
   openblas_set_num_threads(n);
 }
 
-Environment capture_environment() {
+Environment capture_environment(Device device) {
   Environment e;
+  e.device = to_string(device);
+  e.device_description = describe_device(device);
+  if (device.type == DeviceType::cuda) gpu_info(e, device);
   e.git_sha = git_sha();
   e.build_type = build_type();
   e.compiler = compiler();
@@ -150,7 +192,32 @@ Json to_json(const Environment& e) {
   return Json{{"git_sha", e.git_sha},     {"date", e.date},     {"build_type", e.build_type},
               {"compiler", e.compiler},   {"cpu_model", e.cpu_model}, {"cpu_flags", e.cpu_flags},
               {"cores", e.cores},         {"threads", e.threads}, {"blas_threads", e.blas_threads},
-              {"blas", e.blas},           {"env", env},         {"host_load", e.host_load}};
+              {"blas", e.blas},           {"env", env},         {"host_load", e.host_load},
+              {"device", e.device},       {"device_description", e.device_description},
+              {"gpu_name", e.gpu_name},   {"gpu_driver", e.gpu_driver}, {"gpu_nvidia_smi", e.gpu_smi},
+              {"cuda_driver_version", e.cuda_driver_version}};
+}
+
+std::string device_slug(const Environment& e) {
+  if (e.device == "cpu") return fmt::format("cpu-{}core", e.cores);
+  // "NVIDIA H200" -> "cuda-nvidia-h200"; describe_device's "NVIDIA H200 (sm_90, ...)" when nvidia-smi is absent.
+  std::string name = !e.gpu_name.empty() ? e.gpu_name : e.device_description.substr(0, e.device_description.find(" ("));
+  std::string slug = "cuda-";
+  for (char c : name) {
+    if (std::isalnum((unsigned char)c)) slug += (char)std::tolower((unsigned char)c);
+    else if (slug.back() != '-') slug += '-';
+  }
+  while (slug.back() == '-') slug.pop_back();
+  return slug == "cuda" ? "cuda-gpu" : slug;
+}
+
+std::string device_line(const Environment& e) {
+  if (e.device == "cpu")
+    return fmt::format("cpu — {} ({} cores usable; flags: {})", e.cpu_model, e.cores, fmt::join(e.cpu_flags, " "));
+  std::string s = fmt::format("{} — {}", e.device, e.device_description);
+  if (!e.gpu_smi.empty()) s += fmt::format("; nvidia-smi at start: {}", e.gpu_smi);
+  if (!e.cuda_driver_version.empty()) s += fmt::format("; driver supports CUDA {}", e.cuda_driver_version);
+  return s + fmt::format("; host CPU {} ({} cores usable)", e.cpu_model, e.cores);
 }
 
 std::vector<std::string> environment_warnings(const Environment& e) {
@@ -164,6 +231,9 @@ std::vector<std::string> environment_warnings(const Environment& e) {
                             "`unset OPENBLAS_CORETYPE` (or set SkylakeX) for representative numbers",
                             it->second));
   if (e.build_type.rfind("release", 0) != 0) w.push_back("not a release build: timings are not representative");
+  auto blocking = e.env.find("CUDA_LAUNCH_BLOCKING");
+  if (e.device != "cpu" && blocking != e.env.end() && blocking->second != "0")
+    w.push_back("CUDA_LAUNCH_BLOCKING is set: every kernel launch waits for the GPU, so GPU timings are not representative");
   return w;
 }
 

@@ -38,7 +38,11 @@ Stats summarize(std::vector<double> samples_ms) {
 
 Stats measure(const std::function<void()>& fn, const MeasureOptions& o) {
   using Clock = std::chrono::steady_clock;
-  for (int i = 0; i < o.warmup; ++i) fn();
+  auto warm_start = Clock::now();
+  for (int i = 0; i < o.warmup || (o.warmup_min_s > 0 && std::chrono::duration<double>(Clock::now() - warm_start).count() <
+                                                             o.warmup_min_s);
+       ++i)
+    fn();
   std::vector<double> samples;
   auto start = Clock::now();
   auto elapsed_s = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
@@ -146,6 +150,16 @@ std::vector<Ratio> ratios(const std::vector<Row>& ours, const std::vector<Peer>&
   return out;
 }
 
+std::vector<Ratio> best_peer_ratios(const std::vector<Row>& ours, const std::vector<Peer>& peers) {
+  std::vector<Ratio> out;
+  for (const Ratio& x : ratios(ours, peers)) {
+    auto it = std::find_if(out.begin(), out.end(), [&](const Ratio& y) { return y.key == x.key && y.ours == x.ours; });
+    if (it == out.end()) out.push_back(x);
+    else if (x.speedup < it->speedup) *it = x;  // the lowest speedup = the fastest peer row
+  }
+  return out;
+}
+
 std::string format_bytes(int64_t bytes) {
   if (bytes < 0) return "n/a";
   if (bytes < 1024 * 1024) return fmt::format("{:.1f} KiB", bytes / 1024.0);
@@ -164,9 +178,12 @@ Json to_json(const Report& r) {
   for (const Ratio& x : ratios(r.rows, r.peers))
     rat.push_back(Json{{"key", x.key}, {"ours", x.ours}, {"peer", x.peer}, {"speedup", x.speedup},
                        {"rss_ratio", x.rss_ratio ? Json(*x.rss_ratio) : Json(nullptr)}});
+  Json best = Json::array();
+  for (const Ratio& x : best_peer_ratios(r.rows, r.peers))
+    best.push_back(Json{{"key", x.key}, {"ours", x.ours}, {"fastest_peer", x.peer}, {"speedup", x.speedup}});
   Json j{{"title", r.title}, {"command", r.command},  {"environment", to_json(r.environment)},
          {"rows", rows},     {"peers", peers},        {"ratios", rat},
-         {"notes", r.notes}};
+         {"best_peer_ratios", best}, {"notes", r.notes}};
   for (const auto& [k, v] : r.extra.items()) j[k] = v;
   return j;
 }
@@ -203,12 +220,19 @@ std::string to_markdown(const Report& r) {
       md += fmt::format("| {} | {} | {} | {}x | {} |\n", x.key, x.ours, x.peer, fixed(x.speedup, 2),
                         x.rss_ratio ? fixed(*x.rss_ratio, 2) + "x" : std::string("n/a"));
   }
+  std::vector<Ratio> best = best_peer_ratios(r.rows, r.peers);
+  if (best.size() < rat.size()) {  // some key has several peer variants: against the fastest of them
+    md += "\n## Tessera / fastest peer variant\n\nPer key, the peer variant with the lowest median latency (eager, SDPA, "
+          "torch.compile modes, ...).\n\n| key | ours | fastest peer | speedup |\n|---|---|---|--:|\n";
+    for (const Ratio& x : best) md += fmt::format("| {} | {} | {} | {}x |\n", x.key, x.ours, x.peer, fixed(x.speedup, 2));
+  }
   for (const Peer& p : r.peers)
     if (p.status != "ok") md += fmt::format("\nPeer {}: {}\n", p.name, p.status);
 
   const Environment& e = r.environment;
   md += "\n## Environment\n\n";
   md += fmt::format("- git: {}\n- date: {}\n- build: {}\n- compiler: {}\n", e.git_sha, e.date, e.build_type, e.compiler);
+  md += fmt::format("- device: {}\n", device_line(e));
   md += fmt::format("- CPU: {} ({} cores usable; flags: {})\n", e.cpu_model, e.cores, fmt::join(e.cpu_flags, " "));
   md += fmt::format("- threads: Tessera kernels {}, OpenBLAS {}\n- BLAS: {}\n", e.threads, e.blas_threads, e.blas);
   md += fmt::format("- load average at start: {}\n", e.host_load);
@@ -235,14 +259,17 @@ std::string summary_text(const Report& r) {
     if (row.rss_peak_bytes) s += fmt::format("  RSS {}", format_bytes(*row.rss_peak_bytes));
     s += "\n";
   };
-  s += fmt::format("{} ({}, {} threads)\n", r.title, r.environment.cpu_model, r.environment.threads);
+  s += fmt::format("{} ({}, {} threads)\n", r.title,
+                   r.environment.device == "cpu" ? r.environment.cpu_model : r.environment.device_description,
+                   r.environment.threads);
   for (const Row& row : r.rows) line(row);
   for (const Peer& p : r.peers) {
     if (p.status != "ok") s += fmt::format("  peer {}: {}\n", p.name, p.status);
     for (const Row& row : p.rows) line(row);
   }
   for (const Ratio& x : ratios(r.rows, r.peers))
-    s += fmt::format("  {} vs {}: {:.2f}x {}\n", x.ours, x.peer, x.speedup, x.speedup >= 1 ? "(Tessera faster)" : "(Tessera slower)");
+    s += fmt::format("  {}: {} vs {}: {:.2f}x {}\n", x.key, x.ours, x.peer, x.speedup,
+                     x.speedup >= 1 ? "(Tessera faster)" : "(Tessera slower)");
   for (const std::string& n : r.notes) s += fmt::format("  note: {}\n", n);
   return s;
 }
@@ -257,6 +284,14 @@ std::vector<std::filesystem::path> write_report(const Report& r, const std::file
   TESSERA_CHECK(std::filesystem::exists(md) && std::filesystem::exists(js), "bench: could not write '{}' and '{}'",
                 md.string(), js.string());
   return {md, js};
+}
+
+void write_partial_report(const Report& r, const std::string& dir, const std::string& stem) {
+  if (dir.empty()) return;
+  Report partial = r;
+  partial.notes.insert(partial.notes.begin(), "PARTIAL REPORT: written while the run was still going; the rows and peers "
+                                              "after this point are missing (the run was cut off if this note remains)");
+  write_report(partial, dir, stem);
 }
 
 }  // namespace tessera::bench

@@ -11,12 +11,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tessera/tensor.h"
+
 namespace tessera::bench {
 
 using Json = nlohmann::ordered_json;
 
 struct MeasureOptions {
   int warmup = 2;           // untimed runs first (page faults, BLAS buffers, thread pools)
+  double warmup_min_s = 0;  // ... repeated until this much warm-up time too (GPU clocks ramp up)
   double min_time_s = 5.0;  // keep repeating until this much timed wall time ...
   int min_reps = 5;         // ... and at least this many repetitions
   int max_reps = 100000;
@@ -32,7 +35,8 @@ struct Stats {
 double percentile(const std::vector<double>& sorted, double q);  // q in [0, 1]; sorted ascending
 Stats summarize(std::vector<double> samples_ms);
 
-// Runs fn `warmup` times, then times it until both min_time_s and min_reps are reached.
+// Runs fn `warmup` times (and for warmup_min_s), then times it until both min_time_s and min_reps are reached.
+// fn must wait for its device work itself (synchronize) so that the host clock sees the whole run.
 Stats measure(const std::function<void()>& fn, const MeasureOptions& o);
 
 // One measured configuration. `key` names what was measured (shape, dtype); peers' rows with the same key are
@@ -71,6 +75,9 @@ struct Ratio {
   std::optional<double> rss_ratio;
 };
 std::vector<Ratio> ratios(const std::vector<Row>& ours, const std::vector<Peer>& peers);
+// For each of our rows with a peer row of its key: the ratio against the fastest such peer row (lowest median
+// latency across every variant: "beat the best torch.compile mode" is speedup >= 1 here).
+std::vector<Ratio> best_peer_ratios(const std::vector<Row>& ours, const std::vector<Peer>& peers);
 
 // Where and how the numbers were taken.
 struct Environment {
@@ -86,11 +93,20 @@ struct Environment {
   std::map<std::string, std::string> env;  // OPENBLAS_CORETYPE, OMP_NUM_THREADS, ... when set
   std::string date;                        // UTC, ISO 8601
   std::string host_load;                   // /proc/loadavg at start (other work skews timings)
+  // Where the model ran: "cpu" or "cuda:N", describe_device(), and for a GPU nvidia-smi's record at start
+  // (name, driver, SM clock now / max, memory; "" when nvidia-smi is absent).
+  std::string device = "cpu";
+  std::string device_description;
+  std::string gpu_name, gpu_driver, gpu_smi, cuda_driver_version;
 };
-Environment capture_environment();
+Environment capture_environment(Device device = {});
 Json to_json(const Environment& e);
 // Warnings about settings that skew results, e.g. OPENBLAS_CORETYPE forcing an older kernel on an AVX-512 CPU.
 std::vector<std::string> environment_warnings(const Environment& e);
+// "cpu-2core" or "cuda-nvidia-h200": the device part of default report names.
+std::string device_slug(const Environment& e);
+// One line naming what ran the model: "cpu — AMD EPYC ... (2 cores usable; ...)" or "cuda:0 — NVIDIA H200 (...)".
+std::string device_line(const Environment& e);
 
 // Sets the CPU threads of both Tessera's kernels (OpenMP) and OpenBLAS; n <= 0 keeps the defaults.
 void set_threads(int n);
@@ -131,5 +147,8 @@ std::string to_markdown(const Report& r);
 std::string summary_text(const Report& r);  // a few lines for the terminal
 // Writes DIR/STEM.md and DIR/STEM.json (creating DIR); returns the two paths.
 std::vector<std::filesystem::path> write_report(const Report& r, const std::filesystem::path& dir, const std::string& stem);
+// The same files for a run still in progress (a note says so), so that a run cut off later (a device call's time
+// limit, a killed peer) leaves what it measured; the final write replaces them. Nothing when dir is "".
+void write_partial_report(const Report& r, const std::string& dir, const std::string& stem);
 
 }  // namespace tessera::bench

@@ -55,9 +55,18 @@ std::string Crossover::describe(const std::string& b_name, const std::string& a_
 KernelTrace::KernelTrace() : previous_(ops::set_op_observer(this)) {}
 KernelTrace::~KernelTrace() { ops::set_op_observer(previous_); }
 
-void KernelTrace::on_op(ops::OpId id, ops::Inputs in, const ops::Attrs& a, const Tensor&) {
-  const backends::KernelEntry* k = backends::cpu_kernel(id, in, a);
-  kernels_[std::string(ops::op_name(id))].insert(k ? k->name : "reference");
+void KernelTrace::on_op(ops::OpId id, ops::Inputs in, const ops::Attrs& a, const Tensor& out) {
+  // The same choice as the eager dispatcher (src/eager/dispatch.cpp): the inputs' device kernel, else the op's
+  // decomposition, else its reference (on the host for device tensors: a host fallback).
+  Device device = in.empty() ? out.device() : in[0].device();
+  const ops::OpDef& def = ops::op_def(id);
+  const backends::KernelEntry* k = def.kind == ops::OpKind::view ? nullptr : backends::device_kernel(device, id, in, a);
+  std::string name = k                                  ? std::string(k->name)
+                     : def.kind == ops::OpKind::view    ? "view"
+                     : def.decompose                    ? "decomposed"
+                     : device.type != DeviceType::cpu   ? "host fallback"
+                                                        : "reference";
+  kernels_[std::string(ops::op_name(id))].insert(name);
 }
 
 std::string KernelTrace::kernel_of(const std::string& op) const {

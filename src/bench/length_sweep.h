@@ -24,8 +24,10 @@ struct Crossover {
 };
 Crossover crossover(const std::vector<double>& x, const std::vector<double>& a, const std::vector<double>& b);
 
-// An op observer that records, per op name, which CPU kernel each call dispatches to ("cpu.softmax_lastdim_f32")
-// or "reference" when no kernel table entry accepts the inputs. Installs itself for its lifetime (this thread).
+// An op observer that records, per op name, which kernel each call dispatches to on its inputs' device
+// ("cpu.softmax_lastdim_f32", "cuda.selective_scan"), or "decomposed" (no kernel: the op's decomposition ran),
+// "reference" (CPU naive loop), "host fallback" (device inputs, reference on the host), "view". Only top-level
+// ops are seen (not those inside a decomposition). Installs itself for its lifetime (this thread).
 class KernelTrace final : public ops::OpObserver {
  public:
   KernelTrace();

@@ -1,5 +1,6 @@
 // Per-op time breakdown: the observer charges the time since the previous top-level op to the current one,
-// so host glue between ops is included in the next op (small next to GEMMs; views cost ~nothing).
+// so host glue between ops is included in the next op (small next to GEMMs; views cost ~nothing). On a GPU each
+// op's device work is drained first (synchronize), so an op's time is its launch plus its GPU run, serialised.
 #include "bench/op_profile.h"
 
 #include <algorithm>
@@ -13,6 +14,7 @@ OpProfile::OpProfile() : last_(Clock::now()), previous_(ops::set_op_observer(thi
 OpProfile::~OpProfile() { ops::set_op_observer(previous_); }
 
 void OpProfile::on_op(ops::OpId id, ops::Inputs in, const ops::Attrs& a, const Tensor& out) {
+  if (out.defined() && out.device().type != DeviceType::cpu) synchronize(out.device());
   auto now = Clock::now();
   const ops::OpDef& def = ops::op_def(id);
   std::string key = fmt::format("{} -> {} {}", def.name, shape_str(out.shape()), dtype_name(out.dtype()));

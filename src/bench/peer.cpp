@@ -1,6 +1,7 @@
 // Runs peer benchmark scripts (bench/peers/*.py) as subprocesses and parses their JSON rows.
 #include "bench/peer.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <sys/wait.h>
@@ -38,9 +39,11 @@ std::filesystem::path peer_script(const std::string& name) {
 }
 
 Peer run_python_peer(const std::string& python, const std::filesystem::path& script, const std::vector<std::string>& args,
-                     const std::string& name) {
+                     const std::string& name, double timeout_s) {
   Peer p{.name = name};
   std::string cmd = shell_quote(python) + " " + shell_quote(script.string());
+  // --foreground keeps the peer in our process group, so a kill of the whole run (a script's own timeout) reaches it.
+  if (timeout_s > 0) cmd = fmt::format("timeout --foreground -k 10 {:.0f} {}", std::max(1.0, timeout_s), cmd);
   for (const std::string& a : args) cmd.append(" ").append(shell_quote(a));  // append: GCC 12 -Wrestrict false positive on " " + s
   std::string out;
   FILE* f = popen(cmd.c_str(), "r");
@@ -52,7 +55,9 @@ Peer run_python_peer(const std::string& python, const std::filesystem::path& scr
   while (fgets(buf.data(), (int)buf.size(), f)) out += buf.data();
   int rc = pclose(f);
   if (rc != 0) {
-    p.status = fmt::format("failed: `{}` exited with status {}", cmd, WIFEXITED(rc) ? WEXITSTATUS(rc) : rc);
+    int status = WIFEXITED(rc) ? WEXITSTATUS(rc) : rc;
+    p.status = fmt::format("failed: `{}` exited with status {}{}", cmd, status,
+                           timeout_s > 0 && (status == 124 || status == 137) ? fmt::format(" (killed after {:.0f} s)", timeout_s) : "");
     return p;
   }
   try {

@@ -17,9 +17,10 @@ std::string resolve_python_peer(const std::string& choice, std::string& why);
 std::filesystem::path peer_script(const std::string& name);
 
 // Runs `python script args...` and parses its stdout. Stderr passes through. Never throws: a failing peer
-// yields a Peer whose status starts with "failed:".
+// yields a Peer whose status starts with "failed:". timeout_s > 0 kills the peer (and its children) after that many
+// seconds through coreutils `timeout`, so that a slow peer (a long torch.compile, say) cannot stall the run.
 Peer run_python_peer(const std::string& python, const std::filesystem::path& script, const std::vector<std::string>& args,
-                     const std::string& name);
+                     const std::string& name, double timeout_s = 0);
 
 // Appends other's rows to into (same engine, several runs: one per attention variant, say).
 void merge_peer(Peer& into, const Peer& other);

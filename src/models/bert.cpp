@@ -82,24 +82,22 @@ BertLayer::BertLayer(const Weights& w, const BertConfig& c)
       attention_norm_(w.scope("attention.output.LayerNorm."), c.hidden_size, c.layer_norm_eps),
       output_norm_(w.scope("output.LayerNorm."), c.hidden_size, c.layer_norm_eps) {}
 
-Tensor BertLayer::self_attention(const Tensor& x, const Tensor& additive_mask) const {
+Tensor BertLayer::self_attention(const Tensor& x, const BertAttentionMask& mask) const {
   int64_t B = x.size(0), T = x.size(1), C = x.size(2);
   Tensor qkv = qkv_(x);                                                             // (B, T, 3C)
   auto heads = [&](int64_t i) {                                                     // views, no copies
     return ops::permute(ops::reshape(ops::slice(qkv, -1, i * C, (i + 1) * C), {B, T, heads_, head_dim_}), {0, 2, 1, 3});
   };
   Tensor q = heads(0), k = heads(1), v = heads(2);                                  // (B, H, T, D), q pre-scaled
-  Tensor scores = ops::matmul(q, ops::transpose(k, -1, -2));                        // (B, H, T, T)
-  if (additive_mask.defined()) scores = ops::add(scores, additive_mask);             // + (B, 1, 1, T)
-  Tensor probs = ops::softmax(scores, -1);
-  Tensor context = ops::matmul(probs, v);                                           // (B, H, T, D)
-  return ops::reshape(ops::permute(context, {0, 2, 1, 3}), {B, T, C});              // (B, T, C)
+  Tensor context = attention::sdpa(q, k, v, {.mask = mask.additive, .key_lengths = mask.key_lengths, .scale = 1.0,
+                                             .output_bthd = true, .ran = &attention_ran_});  // (B, T, H, D)
+  return ops::reshape(context, {B, T, C});                                          // (B, T, C), a view
 }
 
-Tensor BertLayer::forward(const Tensor& x, const Tensor& additive_mask) const {
-  Tensor a = attention_norm_(ops::add(attention_output_(self_attention(x, additive_mask)), x));  // post-LN
-  Tensor h = ops::activation(intermediate_(a), act_);                                            // (B, T, 4C)
-  return output_norm_(ops::add(output_(h), a));                                                  // (B, T, C)
+Tensor BertLayer::forward(const Tensor& x, const BertAttentionMask& mask) const {
+  Tensor a = attention_norm_(ops::add(attention_output_(self_attention(x, mask)), x));  // post-LN
+  Tensor h = ops::activation(intermediate_(a), act_);                                   // (B, T, 4C)
+  return output_norm_(ops::add(output_(h), a));                                         // (B, T, C)
 }
 
 BertModel::BertModel(const Weights& w, const BertConfig& c, bool with_pooler)
@@ -114,9 +112,10 @@ BertModel::BertModel(const Weights& w, const BertConfig& c, bool with_pooler)
 }
 
 BertOutputs BertModel::forward(const Batch& batch, bool keep_hidden_states) const {
-  const Tensor& ids = batch.input_ids;
-  TESSERA_CHECK(ids.defined() && ids.dim() == 2, "bert: input_ids must be (batch, tokens), got {}",
-                ids.defined() ? shape_str(ids.shape()) : std::string("nothing"));
+  TESSERA_CHECK(batch.input_ids.defined() && batch.input_ids.dim() == 2, "bert: input_ids must be (batch, tokens), got {}",
+                batch.input_ids.defined() ? shape_str(batch.input_ids.shape()) : std::string("nothing"));
+  const Device dev = device();
+  const Tensor ids = batch.input_ids.to(dev);  // tokenizers produce host tensors
   int64_t B = ids.size(0), T = ids.size(1);
   TESSERA_CHECK(B > 0 && T > 0, "bert: empty batch {} (needs at least one sequence of one token)", shape_str(ids.shape()));
   TESSERA_CHECK(T <= config_.max_position_embeddings,
@@ -124,8 +123,8 @@ BertOutputs BertModel::forward(const Batch& batch, bool keep_hidden_states) cons
                 config_.max_position_embeddings);
   std::vector<int64_t> pos(T);
   std::iota(pos.begin(), pos.end(), 0);
-  Tensor position_ids = Tensor::from_values({1, T}, pos);
-  Tensor token_types = batch.token_type_ids.defined() ? batch.token_type_ids : Tensor::zeros({B, T}, DType::i64);
+  Tensor position_ids = Tensor::from_values({1, T}, pos).to(dev);
+  Tensor token_types = batch.token_type_ids.defined() ? batch.token_type_ids.to(dev) : Tensor::zeros({B, T}, DType::i64, dev);
   TESSERA_CHECK(token_types.shape() == ids.shape(), "bert: token_type_ids {} must match input_ids {}",
                 shape_str(token_types.shape()), shape_str(ids.shape()));
 
@@ -133,24 +132,37 @@ BertOutputs BertModel::forward(const Batch& batch, bool keep_hidden_states) cons
   x = ops::add(x, position_embeddings_(position_ids));                             // + (1, T, C)
   x = embeddings_norm_(x);
 
-  // Additive mask (B, 1, 1, T): 0 for tokens, the dtype's lowest value for padding (transformers' convention).
-  Tensor additive_mask;
+  // Note [Padding as lengths]: tokenizers pad on the right, so each attention_mask row is a prefix of ones; the
+  // padding then travels as per-sequence key lengths (sdpa's fast path: no mask tensor, padded keys never read).
+  // Any other pattern (or an all-padding row) keeps transformers' additive mask: 0 for tokens, the dtype's lowest
+  // for padding. Both give the same result: a padded key's weight is exactly 0 either way.
+  BertAttentionMask mask;
   if (batch.attention_mask.defined()) {
     TESSERA_CHECK(batch.attention_mask.shape() == ids.shape(), "bert: attention_mask {} must match input_ids {}",
                   shape_str(batch.attention_mask.shape()), shape_str(ids.shape()));
     std::vector<int64_t> m = batch.attention_mask.to_int_vector();
-    bool any_padding = std::any_of(m.begin(), m.end(), [](int64_t v) { return v == 0; });
-    if (any_padding) {
-      Tensor keep = ops::cast(ops::reshape(batch.attention_mask, {B, 1, 1, T}), x.dtype());
+    std::vector<int64_t> lengths(B);
+    bool any_padding = false, prefixes = true;
+    for (int64_t b = 0; b < B; ++b) {
+      const int64_t* row = m.data() + b * T;
+      int64_t n = std::find(row, row + T, int64_t{0}) - row;
+      lengths[b] = n;
+      any_padding = any_padding || n < T;
+      prefixes = prefixes && n > 0 && std::all_of(row + n, row + T, [](int64_t v) { return v == 0; });
+    }
+    if (any_padding && prefixes) {
+      mask.key_lengths = Tensor::from_values({B}, lengths).to(dev);
+    } else if (any_padding) {
+      Tensor keep = ops::cast(ops::reshape(batch.attention_mask.to(dev), {B, 1, 1, T}), x.dtype());
       double lowest = x.dtype() == DType::f16 ? -65504.0 : -std::numeric_limits<float>::max();
-      additive_mask = ops::mul_scalar(ops::add_scalar(ops::neg(keep), 1.0), lowest);
+      mask.additive = ops::mul_scalar(ops::add_scalar(ops::neg(keep), 1.0), lowest);
     }
   }
 
   BertOutputs out;
   if (keep_hidden_states) out.hidden_states.push_back(x);
   for (const BertLayer& layer : layers_) {
-    x = layer.forward(x, additive_mask);
+    x = layer.forward(x, mask);
     if (keep_hidden_states) out.hidden_states.push_back(x);
   }
   if (!keep_hidden_states) out.hidden_states.push_back(x);
@@ -180,12 +192,12 @@ std::unique_ptr<BertForSequenceClassification> BertForSequenceClassification::fr
                                                                                          const LoadOptions& o) {
   std::filesystem::path cfg = dir / "config.json";
   BertConfig c = BertConfig::from_json(io::read_json_file(cfg), cfg.string());
-  return std::make_unique<BertForSequenceClassification>(Weights::from_store(io::open_weights(dir), o.dtype), c);
+  return std::make_unique<BertForSequenceClassification>(Weights::from_store(io::open_weights(dir), o.dtype, o.device), c);
 }
 
 std::unique_ptr<BertForSequenceClassification> BertForSequenceClassification::from_config(const BertConfig& c, uint64_t seed,
-                                                                                           DType dtype) {
-  return std::make_unique<BertForSequenceClassification>(Weights::random(seed, c.initializer_range, dtype), c);
+                                                                                           DType dtype, Device device) {
+  return std::make_unique<BertForSequenceClassification>(Weights::random(seed, c.initializer_range, dtype, device), c);
 }
 
 Tensor BertForSequenceClassification::classify(const Batch& batch) const {

@@ -154,7 +154,10 @@ void check_scan(const ScanSetup& s) {
   ASSERT_EQ(y.device(), kCuda);
   EXPECT_EQ(fallbacks(), "");
   expect_close(y, y_cpu, tolerance(s.dt), "y");
-  expect_close(h, h_cpu, tolerance(DType::f32), "state");
+  // The f32 state sums T products in a different order than the CPU's sequential loop (chunked associative scan):
+  // rounding grows like sqrt(T), measured 2.1e-5 at T = 5000 on an H200 (2026-11-30).
+  double state_tol = tolerance(DType::f32) * std::max(1.0, std::sqrt((double)s.T / 500.0));
+  expect_close(h, h_cpu, state_tol, "state");
 }
 }  // namespace
 

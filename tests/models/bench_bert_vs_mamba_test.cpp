@@ -1,53 +1,21 @@
 // `tessera bench bert-vs-mamba` smoke test on the tiny fixture classifiers (a few samples, lengths 16 and 32,
 // no peer): every report file exists and every field is present and sane; plus the crossover helper.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <array>
 #include <cmath>
-#include <cstdio>
 #include <fstream>
 #include <set>
 
 #include "bench/length_sweep.h"
-#include "models/model_test_util.h"
+#include "models/bench_test_util.h"
 
 namespace tessera::testing {
 
-namespace {
-int run_cli(const std::string& args, std::string& out) {
-  FILE* p = popen((std::string(TESSERA_CLI_PATH) + " " + args + " 2>&1").c_str(), "r");
-  std::array<char, 4096> buf;
-  std::size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  int status = pclose(p);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-}
-
-// The fixtures plus a tokenizer each: bert-base-uncased's vocab.txt for BERT; a 76-entry character WordPiece
-// vocabulary for the tiny Mamba classifier (its embedding has 96 rows).
-struct Models : TempDir {
-  std::filesystem::path bert = path / "bert", mamba = path / "mamba";
-  Models() {
-    std::filesystem::copy(fixture("models/bert-pipeline-tiny"), bert);
-    std::filesystem::copy_file(shared("tokenizers/bert-base-uncased/vocab.txt"), bert / "vocab.txt");
-    std::filesystem::copy(fixture("models/mamba-ssm-classifier-tiny"), mamba);
-    std::ofstream v(mamba / "vocab.txt");
-    v << "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n";
-    for (char c = 'a'; c <= 'z'; ++c) v << c << "\n##" << c << "\n";
-    for (char c : std::string("0123456789.,!?'\"-()")) v << c << "\n";
-  }
-};
-}  // namespace
-
 TEST(BenchBertVsMamba, SmokeOnTinyFixturesWritesEveryFigure) {
-  Models m;
+  BenchModels m;
   std::filesystem::path out = m.path / "report";
   std::string log;
-  int rc = run_cli("bench bert-vs-mamba --bert '" + m.bert.string() + "' --mamba '" + m.mamba.string() +
-                       "' --samples 6 --batch-size 4 --max-length 32,16 --peer none --threads 1 --out '" + out.string() + "'",
-                   log);
-  ASSERT_EQ(rc, 0) << log;
+  ASSERT_EQ(run_cli(m.bert_vs_mamba_args(out), log), 0) << log;
   for (const char* f : {"report.md", "report.json", "throughput.svg", "memory.svg"})
     EXPECT_TRUE(std::filesystem::exists(out / f)) << f;
   std::ifstream svg(out / "throughput.svg");
@@ -58,6 +26,8 @@ TEST(BenchBertVsMamba, SmokeOnTinyFixturesWritesEveryFigure) {
   nlohmann::json j = read_json(out / "report.json");
   EXPECT_EQ(j["lengths"], nlohmann::json::array({16, 32}));
   EXPECT_FALSE(j["environment"]["git_sha"].get<std::string>().empty());
+  EXPECT_EQ(j["environment"]["device"], "cpu");
+  EXPECT_TRUE(j.contains("best_peer_throughput_ratios"));
   ASSERT_EQ(j["rows"].size(), 4u);
   std::set<std::pair<std::string, int64_t>> seen;
   for (const auto& r : j["rows"]) {
@@ -78,7 +48,11 @@ TEST(BenchBertVsMamba, SmokeOnTinyFixturesWritesEveryFigure) {
     EXPECT_GE(pad, 0.0);
     EXPECT_LT(pad, 1.0);
     EXPECT_GE(p["tokenize_s"].get<double>(), 0.0);
-    EXPECT_FALSE(p["kernels"].get<std::string>().empty());
+    EXPECT_NE(p["kernels"].get<std::string>().find(p["model"] == "bert" ? "matmul: cpu." : "selective_scan: cpu."),
+              std::string::npos) << p["kernels"];
+    EXPECT_EQ(p["device"], "cpu");
+    EXPECT_TRUE(p["host_fallbacks"].is_object() && p["host_fallbacks"].empty()) << p["host_fallbacks"];
+    EXPECT_GE(p["activation_peak_bytes"].get<int64_t>(), 0);
     EXPECT_LE(p["real_tokens"].get<int64_t>(), 6 * p["max_length"].get<int64_t>());
     seen.insert({p["model"].get<std::string>(), p["max_length"].get<int64_t>()});
   }
@@ -86,14 +60,28 @@ TEST(BenchBertVsMamba, SmokeOnTinyFixturesWritesEveryFigure) {
   EXPECT_EQ(j["peers"][0]["status"].get<std::string>().rfind("absent", 0), 0u);
   std::ifstream md(out / "report.md");
   std::string text((std::istreambuf_iterator<char>(md)), {});
-  for (const char* s : {"## Results", "## Crossover", "## Tokenization", "masked_mean", "PyTorch peer: absent", "git:"})
+  for (const char* s : {"## Results", "## Crossover", "## Tokenization", "masked_mean", "PyTorch peer: absent", "git:",
+                        "- device: cpu — "})
     EXPECT_NE(text.find(s), std::string::npos) << s;
+  EXPECT_EQ(text.find("PARTIAL REPORT"), std::string::npos) << "the final write replaces the partial one";
 }
 
-TEST(BenchBertVsMamba, CudaDeviceGivesAClearError) {
+// Without a usable GPU (CI), every bench's --device cuda stops before any work with the reason it is unavailable.
+TEST(BenchBertVsMamba, CudaDeviceWithoutAGpuGivesTheReason) {
+  if (cuda_is_available()) GTEST_SKIP() << "a CUDA device is available here (tests/cuda/bench_cuda_test.cpp runs it)";
+  std::string reason = cuda_unavailable_reason();
+  ASSERT_FALSE(reason.empty());
+  for (const char* cmd : {"bench bert-vs-mamba --bert-config base --mamba-config 130m --device cuda",
+                          "bench classify --device cuda", "bench mamba --device cuda:1"}) {
+    std::string log;
+    EXPECT_NE(run_cli(cmd, log), 0) << cmd;
+    EXPECT_NE(log.find("--device cuda"), std::string::npos) << log;
+    EXPECT_NE(log.find("CUDA is not available here: " + reason), std::string::npos) << log;
+    EXPECT_NE(log.find("--device cpu"), std::string::npos) << "the fix is named: " << log;
+  }
   std::string log;
-  EXPECT_NE(run_cli("bench bert-vs-mamba --bert-config base --mamba-config 130m --device cuda", log), 0);
-  EXPECT_NE(log.find("the CUDA backend is not built/available yet"), std::string::npos) << log;
+  EXPECT_NE(run_cli("bench classify --device gpu", log), 0);
+  EXPECT_NE(log.find("--device must be cpu, cuda or cuda:N, got 'gpu'"), std::string::npos) << log;
 }
 
 TEST(BenchBertVsMamba, CrossoverIsWhereMambaStaysAhead) {

@@ -67,7 +67,11 @@ TEST(Cli, ClassifyPrintsOneJsonObjectPerInputInOrder) {
   Result single = run("classify --model " + q(d.path) + " 'second text'");
   ASSERT_EQ(single.code, 0);
   // TEXT arguments come first, then --input lines.
-  EXPECT_EQ(json_lines(single.out)[0], lines[2]) << "results must not depend on batching or position";
+  // Batching may change GEMM blocking (rounding in the last bit), never the result beyond that.
+  nlohmann::json one = json_lines(single.out)[0];
+  EXPECT_EQ(one["label"], lines[2]["label"]) << "results must not depend on batching or position";
+  for (std::size_t i = 0; i < 2; ++i)
+    EXPECT_NEAR(one["logits"][i].get<double>(), lines[2]["logits"][i].get<double>(), 1e-5) << "logit " << i;
 }
 
 TEST(Cli, ClassifyReadsGzipAndStdin) {

@@ -1,11 +1,13 @@
 // `tessera bench mamba`: prefill throughput of a mamba-130m-shaped backbone (MambaModel, random weights, no LM head)
-// at one batch size over several sequence lengths, against transformers' MambaModel CPU path in the same run.
+// at one batch size over several sequence lengths, on the CPU or a GPU, against transformers' MambaModel on the same
+// device in the same run (its torch path: without mamba-ssm a Python loop over the sequence).
 #include <algorithm>
 #include <cstdio>
 #include <random>
 #include <sstream>
 
 #include "backends/backend.h"
+#include "bench/device_run.h"
 #include "bench/harness.h"
 #include "bench/op_profile.h"
 #include "bench/peer.h"
@@ -24,8 +26,10 @@ struct BenchMambaArgs {
   std::string config = "130m";
   int64_t batch_size = 4;
   std::string seq_lens = "256,1024,4096";
+  std::string dtype = "f32", device = "cpu";
   uint64_t seed = 0;
   double peer_budget = 300;  // seconds of peer time per length, estimated from the shorter lengths
+  double gpu_warmup = -1;    // < 0: bench::default_gpu_warmup_s
   bench::RunOptions run;
   std::string command;
 };
@@ -56,61 +60,96 @@ Tensor random_ids(int64_t B, int64_t T, int64_t vocab, uint64_t seed) {
 }
 
 void run_bench_mamba(const BenchMambaArgs& a) {
+  Device dev = bench::parse_bench_device(a.device, "bench mamba");
+  bool gpu = dev.type == DeviceType::cuda;
+  double gpu_warmup = a.gpu_warmup >= 0 ? a.gpu_warmup : bench::default_gpu_warmup_s(dev);
+  auto dt = dtype_from_name(a.dtype);
+  TESSERA_CHECK(dt && (*dt == DType::f32 || *dt == DType::f16 || *dt == DType::bf16),
+                "bench mamba: --dtype must be f32, f16 or bf16, got '{}'", a.dtype);
   bool preset = a.config == "130m";
   models::MambaConfig cfg = preset ? models::MambaConfig::mamba_130m()
                                    : models::MambaConfig::from_json(io::read_json_file(a.config), a.config);
   std::vector<int64_t> lengths = parse_lengths(a.seq_lens);
   bench::set_threads(a.run.threads);
 
-  bench::Report report{.title = "bench mamba", .command = a.command, .environment = bench::capture_environment()};
+  bench::Report report{.title = "bench mamba", .command = a.command, .environment = bench::capture_environment(dev)};
+  std::string stem = fmt::format("{}-mamba-{}", bench::device_slug(report.environment), report.environment.date.substr(0, 10));
   std::string name = preset ? "mamba-130m" : std::filesystem::path(a.config).stem().string();
   for (const std::string& w : bench::environment_warnings(report.environment)) {
     std::fprintf(stderr, "tessera bench: warning: %s\n", w.c_str());
     report.notes.push_back("warning: " + w);
   }
 
-  std::fprintf(stderr, "tessera bench: building %s backbone with random weights (seed %llu)...\n", name.c_str(),
-               (unsigned long long)a.seed);
-  models::Weights w = models::Weights::random(a.seed, cfg.initializer_range, DType::f32);
+  std::fprintf(stderr, "tessera bench: building %s backbone with random weights (seed %llu) on %s...\n", name.c_str(),
+               (unsigned long long)a.seed, to_string(dev).c_str());
+  models::Weights w = models::Weights::random(a.seed, cfg.initializer_range, *dt, dev);
   models::MambaModel model(w.scope("backbone."), cfg);
   int64_t parameter_bytes = w.bytes_loaded();
+  std::vector<Tensor> inputs;  // host ids: forward() moves them to the device inside the timed step
+  for (int64_t T : lengths) inputs.push_back(random_ids(a.batch_size, T, cfg.vocab_size, a.seed));
+  // One step = the backbone to its last hidden state, the device drained (the (B, T, C) states stay on the device
+  // in both engines: copying them back would time the PCIe link, not the model).
+  auto step = [&](const Tensor& ids) {
+    model.forward(ids);
+    synchronize(dev);
+  };
+  if (gpu) {  // Note [GPU warm-up] (src/bench/device_run.cpp)
+    int passes = bench::warm_up([&] { for (const Tensor& ids : inputs) step(ids); }, gpu_warmup);
+    report.notes.push_back(fmt::format("GPU warm-up before the first timed length: {} pass(es) over every length (>= {:g} s)",
+                                       passes, gpu_warmup));
+  }
+  std::string kernels = bench::traced_kernels([&] { step(inputs.front()); },
+                                              {"selective_scan", "causal_conv1d", "linear", "matmul", "rms_norm", "silu"});
+  report.notes.push_back("Tessera kernels: " + kernels);
 
   std::string why;
   std::string python = bench::resolve_python_peer(a.run.peer, why);
   bench::Peer torch{.name = "pytorch", .status = why.empty() ? "ok" : why};
+  if (!python.empty() && *dt == DType::f16 && !gpu) {
+    python.clear();
+    why = torch.status = "absent: on the CPU the PyTorch peer runs f32 and bf16 only (f16 GEMM on CPU is not a fair comparison)";
+  }
   if (python.empty()) report.notes.push_back("peer " + why);
   double peer_ms_per_token = 0;  // the longest peer run so far, per token: estimates the next length's time
 
-  for (int64_t T : lengths) {
-    std::string key = fmt::format("{} b={} t={} f32", name, a.batch_size, T);
-    Tensor ids = random_ids(a.batch_size, T, cfg.vocab_size, a.seed);
-    std::fprintf(stderr, "tessera bench: timing %s (%d threads)...\n", key.c_str(), backends::cpu_threads());
-    int64_t baseline = cpu_allocator().stats().current;
-    cpu_allocator().reset_peak();
-    bench::Stats s = bench::measure([&] { model.forward(ids); }, a.run.measure());
-    int64_t peak = cpu_allocator().stats().peak;
+  for (std::size_t i = 0; i < lengths.size(); ++i) {
+    int64_t T = lengths[i];
+    std::string key = fmt::format("{} b={} t={} {}", name, a.batch_size, T, a.dtype);
+    const Tensor& ids = inputs[i];
+    std::fprintf(stderr, "tessera bench: timing %s on %s (%d threads)...\n", key.c_str(), to_string(dev).c_str(),
+                 backends::cpu_threads());
+    backends::reset_host_fallbacks();
+    bench::TensorPeak tensors(dev);
+    bench::Stats s = bench::measure([&] { step(ids); }, a.run.measure());
     double tokens = (double)(a.batch_size * T);
     bench::Row row{.key = key, .engine = "tessera", .variant = "backbone", .latency = s,
                    .throughput = bench::throughput_from(s, {{"seq/s", (double)a.batch_size}, {"tok/s", tokens}}),
-                   .tensor_peak_bytes = peak, .rss_peak_bytes = bench::process_peak_rss_bytes()};
-    row.params = {{"config", a.config}, {"batch_size", a.batch_size}, {"seq_len", T}, {"dtype", "f32"},
-                  {"parameter_bytes", parameter_bytes}, {"activation_peak_bytes", peak - baseline}};
+                   .tensor_peak_bytes = tensors.peak(), .rss_peak_bytes = bench::process_peak_rss_bytes()};
+    row.params = {{"config", a.config}, {"batch_size", a.batch_size}, {"seq_len", T}, {"dtype", a.dtype},
+                  {"device", to_string(dev)}, {"parameter_bytes", parameter_bytes},
+                  {"activation_peak_bytes", tensors.activations()}, {"kernels", kernels},
+                  {"host_fallbacks", bench::host_fallbacks_json()}};
+    std::string warning = bench::host_fallback_warning(key, dev);
+    if (!warning.empty()) report.notes.push_back(warning);
     report.rows.push_back(row);
-    std::fprintf(stderr, "  %.0f ms median, %.0f tok/s, activation peak %s\n", s.median, tokens / (s.median / 1e3),
-                 bench::format_bytes(peak - baseline).c_str());
+    std::fprintf(stderr, "  %.1f ms median, %.0f tok/s, activation peak %s\n", s.median, tokens / (s.median / 1e3),
+                 bench::format_bytes(tensors.activations()).c_str());
 
-    if (a.run.profile && T == lengths.front()) {
+    if (a.run.profile && i == 0) {
       std::fprintf(stderr, "tessera bench: profiling per op at t=%lld (3 passes)...\n", (long long)T);
       bench::OpProfile prof;
       for (int pass = 0; pass < 3; ++pass) {
+        synchronize(dev);
         prof.restart_clock();
         model.forward(ids);
         prof.end_pass();
       }
-      report.sections.emplace_back(fmt::format("Tessera per-op profile ({})", key), prof.to_markdown());
+      report.sections.emplace_back(fmt::format("Tessera per-op profile ({}{})", key, gpu ? ", synchronised after every op" : ""),
+                                   prof.to_markdown());
       report.extra["profile"] = prof.to_json();
     }
 
+    bench::write_partial_report(report, a.run.out, stem);
     if (python.empty()) continue;
     // The peer's slow path costs ~linear time in T: skip a length whose estimated run (warmup + reps) exceeds the budget.
     int peer_reps = 1 + std::min(a.run.min_reps, 2);
@@ -126,24 +165,29 @@ void run_bench_mamba(const BenchMambaArgs& a) {
     std::vector<std::string> args = {"--config", a.config, "--batch-size", std::to_string(a.batch_size),
                                      "--seq-len", std::to_string(T), "--threads", std::to_string(backends::cpu_threads()),
                                      "--warmup", "1", "--reps", std::to_string(peer_reps - 1), "--key", key,
-                                     "--seed", std::to_string(a.seed)};
+                                     "--seed", std::to_string(a.seed), "--dtype", a.dtype, "--device", to_string(dev),
+                                     "--warmup-seconds", fmt::format("{}", gpu_warmup)};
     bench::Peer p = bench::run_python_peer(python, bench::peer_script("mamba_peer.py"), args, "pytorch");
     if (p.status == "ok" && !p.rows.empty()) peer_ms_per_token = p.rows.back().latency.median / tokens;
     bench::merge_peer(torch, p);
+    bench::Report partial = report;
+    partial.peers.push_back(torch);
+    bench::write_partial_report(partial, a.run.out, stem);
   }
   if (torch.environment.contains("path")) {
     const bench::Json& path = torch.environment["path"];
-    report.notes.push_back(fmt::format("transformers' path: scan = {}; conv = {} (mamba_ssm / causal_conv1d installed: {} / {})",
-                                       path.value("scan", "?"), path.value("conv", "?"),
-                                       path["modules_found"].value("mamba_ssm", false), path["modules_found"].value("causal_conv1d", false)));
+    report.notes.push_back(fmt::format("transformers' path: {}", path.value("summary", path.dump())));
   }
   report.peers.push_back(torch);
   report.notes.push_back("Both engines run the backbone only (embeddings → 24 Mamba blocks → norm_f, last_hidden_state); "
                          "no LM head. Random weights and token ids: the timing does not depend on their values. The "
                          "peer runs in a fresh process per length (its RSS peak is its own), with 1 warmup and at most "
-                         "2 timed repetitions (transformers' CPU path is slow).");
+                         "2 timed repetitions (transformers' torch path is slow).");
+  if (gpu)
+    report.notes.push_back("GPU timing: one step = host ids in, the backbone run, device synchronised before the host clock "
+                           "stops; the hidden states stay on the device (both engines). Tensor peak = Tessera's CUDA "
+                           "allocator in-use peak per length (weights included) / the peer's torch.cuda.max_memory_allocated.");
 
-  std::string stem = fmt::format("cpu-{}core-mamba-{}", report.environment.cores, report.environment.date.substr(0, 10));
   finish_bench(report, a.run, stem);
 }
 }  // namespace
@@ -157,6 +201,10 @@ void register_bench_mamba(CLI::App& bench) {
   cmd->add_option("--config", a->config, "'130m' (state-spaces/mamba-130m-hf shapes, default) or a config.json file");
   cmd->add_option("--batch-size", a->batch_size, "Sequences per batch (default 4)")->check(CLI::PositiveNumber);
   cmd->add_option("--seq-len", a->seq_lens, "Comma-separated tokens per sequence (default 256,1024,4096)");
+  cmd->add_option("--dtype", a->dtype, "Compute dtype: f32 (default), bf16, f16 (no peer on the CPU)");
+  cmd->add_option("--device", a->device, "cpu (default), cuda or cuda:N (a CUDA build with a GPU; the peer runs there too)");
+  cmd->add_option("--gpu-warmup", a->gpu_warmup, "GPU: seconds of untimed passes over every length before timing (default 3)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--seed", a->seed, "Seed of the random weights and ids (default 0)");
   cmd->add_option("--peer-budget", a->peer_budget, "Skip the peer at a length whose estimated time exceeds this (s, default 300)");
   add_bench_options(cmd, a->run);

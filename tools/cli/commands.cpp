@@ -9,6 +9,7 @@ void register_tokenize(CLI::App& app);
 void register_graph(CLI::App& app);
 void register_version(CLI::App& app);
 void register_bench(CLI::App& app);
+void register_sdpa(CLI::App& app);
 
 void register_all(CLI::App& app) {
   register_classify(app);
@@ -16,6 +17,7 @@ void register_all(CLI::App& app) {
   register_tokenize(app);
   register_graph(app);
   register_bench(app);
+  register_sdpa(app);
   register_version(app);
 }
 

@@ -1,8 +1,11 @@
 // The `tessera` command: parses the subcommand and hands over to its file (one file per subcommand).
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
+#include <string_view>
 
 #include "tessera/error.h"
+#include "attention/sdpa.h"
 #include "cli/commands.h"
 
 int main(int argc, char** argv) {
@@ -10,6 +13,10 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Print help for every subcommand");
   tessera::cli::register_all(app);
+  // Environment variables are read here, never deep in the code (DESIGN.md §6): TESSERA_SDPA_LOG=1 logs
+  // each distinct attention backend choice.
+  if (const char* log = std::getenv("TESSERA_SDPA_LOG"); log && std::string_view(log) != "" && std::string_view(log) != "0")
+    tessera::attention::set_sdpa_logging(true);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
