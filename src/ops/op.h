@@ -53,7 +53,8 @@ struct OpDef {
   void (*reference)(Inputs in, const Tensor& out, const Attrs& a) = nullptr;
   Cost (*cost)(Metas in, const Attrs& a, const TensorMeta& out) = nullptr;
   std::string (*format_attrs)(const Attrs& a) = nullptr;  // for graph printing; nullptr = no attributes
-  // Checks that need input values (e.g. embedding ids in range), run in eager mode before the kernel.
+  // Checks that need input values (e.g. embedding ids in range), run in eager mode before the kernel. Inputs may be
+  // device tensors: read values with to_int_vector()/to_float_vector() (which copy just that tensor to the host).
   void (*check_values)(Inputs in, const Attrs& a) = nullptr;
 };
 
