@@ -26,7 +26,8 @@ class MambaClassifier(torch.nn.Module):
         else:  # right padding + a causal model: equal to the unpadded mean of each sequence
             m = attention_mask.unsqueeze(-1).to(h.dtype)
             pooled = (h * m).sum(1) / m.sum(1).clamp(min=1)
-        return self.classification_head(pooled)
+        # residual_in_fp32 leaves the last hidden states in f32: match the head's dtype (f16/bf16 inference).
+        return self.classification_head(pooled.to(self.classification_head.weight.dtype))
 
 
 def hf_config(d_model, n_layer, vocab_size, pad_multiple=8, state_size=16, expand=2, conv_kernel=4, use_mambapy=True):
