@@ -152,6 +152,8 @@ Verdict varlen_pays(const SdpaProblem&) {
                 "every padded tile (no packing copy: offsets index the padded storage)"};
 }
 
+// Measured faster than math for f32 with BERT's additive mask (1.2-2.3x at B 8, H 12, T 128..1024, D 64 on an
+// H200: Note [Memory-efficient tiles] in backends/cuda/attention/memory_efficient.cu), and no T² scores buffer.
 Verdict memory_efficient_fallback(const SdpaProblem& p) {
   return {true, fmt::format("memory_efficient_fallback: flash refused ({}); tiled online softmax, no T² buffer",
                             p.mask != MaskKind::none ? "mask" : "dtype/head dim/layout")};

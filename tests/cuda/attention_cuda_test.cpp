@@ -56,6 +56,7 @@ struct Case {
   std::string mask = "none";  // none, additive_padding, additive_full, boolean
   std::vector<int64_t> key_lengths;
   bool causal = false, bthd = false, bert_views = false, strided_d = false, skip = false;
+  std::optional<double> scale;  // default 1/sqrt(D)
 };
 
 struct Inputs {
@@ -82,6 +83,7 @@ Inputs make(const Case& c, uint64_t seed) {
     in.v = randn({c.B, c.H, c.Tk, c.D}, c.dtype, seed + 2);
   }
   in.o.causal = c.causal, in.o.output_bthd = c.bthd, in.o.skip_padded_queries = c.skip;
+  in.o.scale = c.scale;
   if (!c.key_lengths.empty()) in.o.key_lengths = Tensor::from_values({c.B}, c.key_lengths);
   if (c.mask == "additive_padding") {  // transformers' convention: 0 / dtype-lowest (finite)
     std::vector<float> a((std::size_t)(c.B * c.Tk), 0.f);
@@ -160,6 +162,24 @@ TEST(AttentionCuda, FlashShapesAndLayouts) {
   expect_matches_math({"bert_views_bthd", 4, 12, 128, 128, 64, DType::f16, "none", {128, 100, 37, 5}, false, true, true},
                       Backend::flash);
   expect_matches_math({"long_1500", 1, 2, 1500, 1500, 128, DType::bf16, "none", {}, true}, Backend::flash);
+  // Many key tiles through the cp.async pipeline, lengths off the tile sizes; causal with Tq < Tk over several
+  // 128-row blocks (blocks launched last-first, warps above the diagonal skipping tiles).
+  expect_matches_math({"long_key_lengths", 2, 2, 1000, 1000, 64, DType::bf16, "none", {1000, 333}}, Backend::flash);
+  expect_matches_math({"Tq300_Tk700_causal", 1, 3, 300, 700, 64, DType::f16, "none", {}, true}, Backend::flash);
+  expect_matches_math({"Tq300_Tk700_causal_D128", 1, 2, 300, 700, 128, DType::bf16, "none", {}, true}, Backend::flash);
+}
+
+// The kernel works in x·|scale| and flips Q's sign for a negative scale; scale 0 gives uniform weights.
+TEST(AttentionCuda, FlashScales) {
+  TESSERA_REQUIRE_CUDA();
+  for (double scale : {-0.2, 0.0, 0.5})
+    for (int64_t D : {64, 128}) {
+      Case c{fmt::format("scale_{}_D{}", scale, D), 2, 2, 150, 150, D, DType::bf16, "none", {150, 77}, true};
+      c.scale = scale;
+      expect_matches_math(c, Backend::flash);
+      c.causal = false, c.dtype = DType::f16;
+      expect_matches_math(c, Backend::flash);
+    }
 }
 
 TEST(AttentionCuda, VarlenOverPaddedStorageSkipsPaddedRows) {
@@ -219,6 +239,11 @@ TEST(AttentionCuda, MemoryEfficientMasksDtypesAndLayouts) {
                         Backend::memory_efficient);
     expect_matches_math({n + "_bert_views_bthd", 2, 4, 64, 64, 32, dt, "additive_padding", {}, false, true, true},
                         Backend::memory_efficient);
+    // Several 64-key tiles (f32: the cp.async double buffer), D a multiple of 4 but not 8, D not a multiple of 4.
+    expect_matches_math({n + "_additive_T300", 2, 3, 300, 300, 64, dt, "additive_padding"}, Backend::memory_efficient);
+    expect_matches_math({n + "_D36_causal", 2, 2, 130, 130, 36, dt, "none", {}, true}, Backend::memory_efficient);
+    expect_matches_math({n + "_D6_boolean", 2, 2, 70, 90, 6, dt, "boolean"}, Backend::memory_efficient);
+    expect_matches_math({n + "_D200_additive_full", 1, 2, 70, 140, 200, dt, "additive_full"}, Backend::memory_efficient);
   }
 }
 

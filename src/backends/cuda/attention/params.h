@@ -35,6 +35,7 @@ struct AttentionParams {
   const void* mask = nullptr;
   int mask_elem = kF32;
   int64_t mask_stride[4] = {0, 0, 0, 0};
+  bool rows_vec4 = false;  // memory_efficient only (set by its launcher): q, k, v rows load as 4-element vectors
 };
 
 // Each returns the launch's cudaError_t (cudaSuccess, or why it could not be launched).
