@@ -64,7 +64,6 @@ class TextClassification final : public TextClassificationPipeline {
   }
 
  private:
-  Device device_;
   void run_batch(std::span<const std::size_t> idx, const std::vector<tokenizers::Encoding>& enc,
                  std::vector<Classification>& results) const {
     std::size_t T = 0;
@@ -102,6 +101,7 @@ class TextClassification final : public TextClassificationPipeline {
   }
 
   PipelineOptions options_;
+  Device device_;
   std::unique_ptr<models::SequenceClassifier> model_;  // loaded first: a missing config.json is the first error
   tokenizers::Tokenizer tokenizer_;
   int64_t max_length_ = 512;

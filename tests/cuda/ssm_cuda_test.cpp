@@ -1,18 +1,24 @@
 // The CUDA state-space kernels (causal_conv1d, selective_scan, selective_scan_state) against the CPU kernels on
-// the same random inputs: scans for T in {1, 7, 64, 2048, 5000} and N in {8, 16} (plus 1, 3, 33, 64), optional
-// inputs, f32/f16/bf16, the model's strided prefill and decode layouts; convs for K up to 16; NaN/Inf parity.
+// the same random inputs: scans for T in {1, 7, 64, 2048, 5000} and N in {8, 16} (plus 1, 3, 5, 33, 64), optional
+// inputs, f32/f16/bf16, the model's strided prefill and decode layouts, each scan kernel forced on the same
+// inputs, and the kernel choice; convs for K up to 16, both staging paths; NaN/Inf parity; a timing sweep.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <random>
 
 #include "backends/backend.h"
+#include "backends/cuda/kernels/ssm_launch.h"
+#include "backends/cuda/runtime/runtime.h"
 #include "ops/harness.h"
 #include "tessera/ops.h"
 
 namespace tessera {
 
 namespace {
+namespace ssm = backends::cuda::ssm;
 const Device kCuda{DeviceType::cuda, 0};
 
 // Normalised error tolerance of DESIGN.md §7: f32 as the issue asks (1e-5), low precision two output ulps.
@@ -159,6 +165,60 @@ void check_scan(const ScanSetup& s) {
   double state_tol = tolerance(DType::f32) * std::max(1.0, std::sqrt((double)s.T / 500.0));
   expect_close(h, h_cpu, state_tol, "state");
 }
+
+// The kernels' view of a device tensor (as ssm_table.cpp builds it).
+ssm::View kernel_view(const Tensor& t) {
+  ssm::View v;
+  if (!t.defined()) return v;
+  v.data = t.raw_data();
+  v.type = t.dtype() == DType::f16 ? ssm::kF16 : t.dtype() == DType::bf16 ? ssm::kBF16 : ssm::kF32;
+  const Strides& st = t.strides();
+  v.s0 = st[0];
+  v.s1 = st.size() > 1 ? st[1] : 0;
+  v.s2 = st.size() > 2 ? st[2] : 0;
+  return v;
+}
+
+// Scan parameters for the device inputs g writing into out, with kernel k (automatic: the dispatcher's choice).
+ssm::ScanParams scan_params(const ScanInputs& g, const Tensor& out, ssm::ScanKernel k) {
+  ssm::ScanParams p;
+  p.u = kernel_view(g.u);
+  p.delta = kernel_view(g.delta);
+  p.z = kernel_view(g.o.z);
+  p.Bm = kernel_view(g.Bm);
+  p.Cm = kernel_view(g.Cm);
+  p.A = kernel_view(g.A);
+  p.D = kernel_view(g.D);
+  p.bias = kernel_view(g.o.delta_bias);
+  p.h0 = kernel_view(g.o.initial_state);
+  p.out = out.defined() ? out.raw_data() : nullptr;
+  p.out_type = out.defined() ? kernel_view(out).type : p.u.type;
+  p.batch = g.u.size(0);
+  p.channels = g.u.size(1);
+  p.T = g.u.size(2);
+  p.N = (int)g.A.size(1);
+  p.softplus = g.o.delta_softplus;
+  p.kernel = k;
+  return p;
+}
+
+// y (with_y) or the last state computed by kernel k alone.
+Tensor scan_with(ssm::ScanKernel k, const ScanInputs& g, bool with_y) {
+  Tensor out = with_y ? Tensor::empty(g.u.shape(), g.u.dtype(), kCuda)
+                      : Tensor::empty({g.u.size(0), g.u.size(1), g.A.size(1)}, DType::f32, kCuda);
+  ssm::ScanParams p = scan_params(g, out, k);
+  p.sm_count = backends::cuda::properties(0).multiProcessorCount;
+  if (!with_y) p.z = {};
+  cudaStream_t st = backends::cuda::stream(0);
+  EXPECT_EQ(ssm::launch_selective_scan(p, with_y, st), cudaSuccess);
+  EXPECT_EQ(cudaStreamSynchronize(st), cudaSuccess);
+  EXPECT_EQ(cudaGetLastError(), cudaSuccess);
+  return out;
+}
+
+const char* kernel_name(ssm::ScanKernel k) {
+  return k == ssm::ScanKernel::decode ? "decode" : k == ssm::ScanKernel::sequential ? "sequential" : "chunked";
+}
 }  // namespace
 
 class SsmCudaScanLength : public ::testing::TestWithParam<int64_t> {};
@@ -198,6 +258,161 @@ TEST(SsmCuda, ScanOtherStateSizesAndNoSoftplus) {
     for (int64_t T : {1, 200}) check_scan({.C = 12, .T = T, .N = N, .z = true, .bias = true, .h0 = true});
   check_scan({.T = 5, .softplus = false});
   check_scan({.T = 150, .z = true, .softplus = false});
+}
+
+// Every scan kernel, forced, on the same inputs against the CPU kernels: partial blocks (C = 100: 64 + 36 channels
+// for the sequential kernel), N below and at 16, steps across chunk edges, every optional input, both layouts.
+TEST(SsmCuda, ScanKernelsMatchCpu) {
+  if (!cuda_is_available()) GTEST_SKIP() << cuda_unavailable_reason();
+  uint64_t seed = 100;
+  for (ssm::ScanKernel k : {ssm::ScanKernel::sequential, ssm::ScanKernel::chunked, ssm::ScanKernel::decode})
+    for (DType dt : {DType::f32, DType::f16, DType::bf16})
+      for (int64_t N : {1, 5, 16})
+        for (int64_t T : {1, 31, 33, 300}) {
+          if (k == ssm::ScanKernel::decode && T > 33) continue;
+          for (int opts = 0; opts < 5; ++opts) {  // none; z + bias; z + bias + h0; h0 with D = 0; z, no softplus
+            ScanSetup s{.C = 100, .T = T, .N = N, .dt = dt, .seed = seed++};
+            s.z = opts == 1 || opts == 2 || opts == 4;
+            s.bias = opts == 1 || opts == 2;
+            s.h0 = opts == 2 || opts == 3;
+            s.zero_D = opts == 3;
+            s.softplus = opts != 4;
+            s.layout = opts % 2 ? ScanLayout::prefill : ScanLayout::contiguous;
+            if (!s.softplus) s.layout = ScanLayout::contiguous;  // make_scan_inputs' positive delta
+            SCOPED_TRACE(fmt::format("{} kernel, {}", kernel_name(k), s.name()));
+            ScanInputs c = make_scan_inputs(s), g = on_device(c);
+            expect_close(scan_with(k, g, true), ops::selective_scan(c.u, c.delta, c.A, c.Bm, c.Cm, c.D, c.o),
+                         tolerance(dt), "y");
+            expect_close(scan_with(k, g, false), ops::selective_scan_state(c.u, c.delta, c.A, c.Bm, c.o),
+                         tolerance(DType::f32), "state");
+          }
+        }
+}
+
+// Note [scan kernel choice] on an H200's 132 SMs (host code: runs without a GPU).
+TEST(SsmCuda, ScanKernelChoice) {
+  auto choice = [](int64_t B, int64_t C, int64_t T, int64_t N, DType dt, DType delta_dt) {
+    ScanSetup s{.B = B, .C = C, .T = 1, .N = N, .dt = dt, .z = true, .bias = true};
+    ScanInputs c = make_scan_inputs(s);
+    c.delta = ops::cast(c.delta, delta_dt);
+    ssm::ScanParams p = scan_params(c, Tensor(), ssm::ScanKernel::automatic);
+    p.T = T;
+    p.sm_count = 132;
+    return ssm::choose_scan_kernel(p, /*with_y=*/true);
+  };
+  const DType h = DType::f16;
+  EXPECT_EQ(choice(32, 1536, 256, 16, h, h), ssm::ScanKernel::sequential);  // mamba-130m prefill, 32 x 256
+  EXPECT_EQ(choice(8, 1536, 4096, 16, h, h), ssm::ScanKernel::sequential);  // 12288 pairs
+  EXPECT_EQ(choice(32, 1536, 1, 16, h, h), ssm::ScanKernel::decode);       // generation step
+  EXPECT_EQ(choice(4, 1536, 4096, 16, h, h), ssm::ScanKernel::chunked);    // 6144 pairs: too few
+  EXPECT_EQ(choice(1, 1536, 4096, 16, h, h), ssm::ScanKernel::chunked);    // one long sequence
+  EXPECT_EQ(choice(32, 1536, 256, 32, h, h), ssm::ScanKernel::chunked);    // N > 16
+  EXPECT_EQ(choice(32, 1536, 256, 16, h, DType::f32), ssm::ScanKernel::chunked);  // mixed dtypes
+}
+
+// The model's layouts at mamba-130m's width through the dispatcher: enough pairs (8 x 1536) for the sequential
+// kernel.
+TEST(SsmCuda, ScanModelWidth) {
+  if (!cuda_is_available()) GTEST_SKIP() << cuda_unavailable_reason();
+  for (DType dt : {DType::f32, DType::f16, DType::bf16}) {
+    ScanSetup s{.B = 8, .C = 1536, .T = 300, .dt = dt, .z = true, .bias = true, .layout = ScanLayout::prefill};
+    ScanInputs g = on_device(make_scan_inputs(s));
+    ssm::ScanParams p = scan_params(g, Tensor::empty(g.u.shape(), dt, kCuda), ssm::ScanKernel::automatic);
+    p.sm_count = backends::cuda::properties(0).multiProcessorCount;
+    EXPECT_EQ(ssm::choose_scan_kernel(p, true), ssm::ScanKernel::sequential);
+    check_scan(s);
+  }
+  check_scan({.B = 8, .C = 1536, .T = 100, .dt = DType::f16, .h0 = true});
+}
+
+// Mixed input dtypes (here delta f32, the rest f16) run on the chunked kernel.
+TEST(SsmCuda, ScanMixedDtypes) {
+  if (!cuda_is_available()) GTEST_SKIP() << cuda_unavailable_reason();
+  ScanSetup s{.B = 2, .C = 1536, .T = 70, .dt = DType::f16, .z = true, .bias = true};
+  ScanInputs c = make_scan_inputs(s);
+  c.delta = ops::cast(c.delta, DType::f32);
+  ScanInputs g = on_device(c);
+  backends::reset_host_fallbacks();
+  expect_close(ops::selective_scan(g.u, g.delta, g.A, g.Bm, g.Cm, g.D, g.o),
+               ops::selective_scan(c.u, c.delta, c.A, c.Bm, c.Cm, c.D, c.o), tolerance(DType::f16), "y");
+  EXPECT_EQ(fallbacks(), "");
+}
+
+// Per-call time of the sequential and chunked kernels over pair counts and lengths (f16, the model's layouts):
+// the data behind kSeqPairsPerSm; then causal_conv1d's at mamba-130m's 32 x 256. Run with
+// --gtest_also_run_disabled_tests.
+TEST(SsmCuda, DISABLED_ScanKernelCrossover) {
+  if (!cuda_is_available()) GTEST_SKIP() << cuda_unavailable_reason();
+  std::mt19937_64 rng(3);
+  cudaStream_t st = backends::cuda::stream(0);
+  cudaEvent_t e0, e1;
+  cudaEventCreate(&e0);
+  cudaEventCreate(&e1);
+  const DType h = DType::f16;
+  const int64_t N = 16, R = 48;
+  for (int64_t T : {256, 1024, 4096})
+    for (auto [B, C] : std::vector<std::pair<int64_t, int64_t>>{
+             {1, 192}, {1, 384}, {1, 768}, {1, 1536}, {2, 1536}, {4, 1536}, {8, 1536}, {32, 1536}}) {
+      ScanInputs g;
+      g.u = Tensor::zeros({B, C, T}, h, kCuda);
+      g.delta = ops::transpose(Tensor::zeros({B, T, C}, h, kCuda), 1, 2);
+      Tensor dbc = Tensor::zeros({B, T, R + 2 * N}, h, kCuda);
+      g.Bm = ops::transpose(ops::slice(dbc, 2, R, R + N), 1, 2);
+      g.Cm = ops::transpose(ops::slice(dbc, 2, R + N, R + 2 * N), 1, 2);
+      g.o.z = ops::transpose(ops::slice(Tensor::zeros({B, T, 2 * C}, h, kCuda), 2, C, 2 * C), 1, 2);
+      g.A = to_device(mamba_A(C, N, rng));
+      g.D = Tensor::zeros({C}, DType::f32, kCuda);
+      g.o.delta_bias = Tensor::zeros({C}, DType::f32, kCuda);
+      Tensor out = Tensor::empty({B, C, T}, h, kCuda);
+      std::string line = fmt::format("T {:5} pairs {:6}:", T, B * C);
+      for (ssm::ScanKernel k : {ssm::ScanKernel::sequential, ssm::ScanKernel::chunked}) {
+        ssm::ScanParams p = scan_params(g, out, k);
+        p.sm_count = backends::cuda::properties(0).multiProcessorCount;
+        std::vector<float> ms;
+        for (int rep = 0; rep < 6; ++rep) {
+          cudaEventRecord(e0, st);
+          ssm::launch_selective_scan(p, true, st);
+          cudaEventRecord(e1, st);
+          cudaEventSynchronize(e1);
+          float t = 0;
+          cudaEventElapsedTime(&t, e0, e1);
+          if (rep > 0) ms.push_back(t);
+        }
+        std::sort(ms.begin(), ms.end());
+        line += fmt::format("  {} {:8.3f} ms", kernel_name(k), ms[ms.size() / 2]);
+      }
+      std::printf("%s\n", line.c_str());
+    }
+  // causal_conv1d as the model calls it: x a transposed half of (B, T, 2C), K = 4, bias; 32 x 1536 x 256.
+  const int64_t B = 32, C = 1536, T = 256;
+  Tensor x = ops::transpose(ops::slice(Tensor::zeros({B, T, 2 * C}, h, kCuda), 2, 0, C), 1, 2);
+  Tensor w = Tensor::zeros({C, 4}, h, kCuda), bias = Tensor::zeros({C}, h, kCuda);
+  Tensor y = Tensor::empty({B, C, T}, h, kCuda);
+  ssm::ConvParams cp;
+  cp.x = kernel_view(x);
+  cp.w = kernel_view(w);
+  cp.bias = kernel_view(bias);
+  cp.out = y.raw_data();
+  cp.out_type = ssm::kF16;
+  cp.batch = B;
+  cp.channels = C;
+  cp.T = T;
+  cp.K = 4;
+  std::vector<float> ms;
+  for (int rep = 0; rep < 11; ++rep) {
+    cudaEventRecord(e0, st);
+    ssm::launch_causal_conv1d(cp, st);
+    cudaEventRecord(e1, st);
+    cudaEventSynchronize(e1);
+    float t = 0;
+    cudaEventElapsedTime(&t, e0, e1);
+    if (rep > 0) ms.push_back(t);
+  }
+  std::sort(ms.begin(), ms.end());
+  std::printf("conv1d B %ld C %ld T %ld f16 model layout: %.1f us\n", (long)B, (long)C, (long)T,
+              1e3 * ms[ms.size() / 2]);
+  cudaEventDestroy(e0);
+  cudaEventDestroy(e1);
 }
 
 TEST(SsmCuda, ScanLongSequenceMatchesReference) {
@@ -240,31 +455,37 @@ TEST(SsmCuda, ScanNonFiniteParity) {
     c.u.data<float>()[3 * T / 4] = NAN;                 // channel 0, one step: NaN from there on
     c.o.z.data<float>()[5 * T + T / 2] = INFINITY;       // channel 5: inf gate
     ScanInputs g = on_device(c);
-    expect_close(ops::selective_scan(g.u, g.delta, g.A, g.Bm, g.Cm, g.D, g.o),
-                 ops::selective_scan(c.u, c.delta, c.A, c.Bm, c.Cm, c.D, c.o), 1e-5, fmt::format("T{} y", T));
+    Tensor want = ops::selective_scan(c.u, c.delta, c.A, c.Bm, c.Cm, c.D, c.o);
+    expect_close(ops::selective_scan(g.u, g.delta, g.A, g.Bm, g.Cm, g.D, g.o), want, 1e-5, fmt::format("T{} y", T));
+    expect_close(scan_with(ssm::ScanKernel::sequential, g, true), want, 1e-5, fmt::format("T{} y, sequential", T));
   }
 }
 
 TEST(SsmCuda, Conv1dMatchesCpu) {
   if (!cuda_is_available()) GTEST_SKIP() << cuda_unavailable_reason();
   std::mt19937_64 rng(7);
-  const int64_t B = 2, C = 20;
-  for (DType dt : {DType::f32, DType::f16, DType::bf16})
-    for (int64_t K : {1, 2, 3, 4, 7, 16})
-      for (int64_t T : {1, 3, 1000, 1001})
-        for (int layout = 0; layout < 3; ++layout)  // contiguous; the model's transposed half of (B, T, 2C); every other step
-          for (bool with_bias : {false, true}) {
-            Tensor x;
-            if (layout == 0) x = random({B, C, T}, dt, rng);
-            else if (layout == 1) x = ops::transpose(ops::slice(random({B, T, 2 * C}, dt, rng), 2, 0, C), 1, 2);
-            else x = ops::slice(random({B, C, 2 * T + 1}, dt, rng), 2, 1, 2 * T + 1, 2);
-            Tensor w = random({C, 1, K}, dt, rng), bias = with_bias ? random({C}, dt, rng) : Tensor();
-            Tensor want = ops::causal_conv1d(x, w, bias);
-            backends::reset_host_fallbacks();
-            Tensor got = ops::causal_conv1d(to_device(x), to_device(w), to_device(bias));
-            EXPECT_EQ(fallbacks(), "");
-            expect_close(got, want, tolerance(dt), fmt::format("{} K{} T{} layout {} bias {}", dtype_name(dt), K, T, layout, with_bias));
-          }
+  const int64_t B = 2;
+  // C = 20: a partial block, not a whole number of 16-byte f16 vectors; C = 80: 16-byte staging of the model's
+  // layout for every dtype, one full block and a partial one. Layouts: contiguous; the model's transposed half of
+  // (B, T, 2C); every other step.
+  for (int64_t C : {20, 80})
+    for (DType dt : {DType::f32, DType::f16, DType::bf16})
+      for (int64_t K : {1, 2, 3, 4, 7, 16})
+        for (int64_t T : {1, 3, 1000, 1001})
+          for (int layout = 0; layout < 3; ++layout)
+            for (bool with_bias : {false, true}) {
+              Tensor x;
+              if (layout == 0) x = random({B, C, T}, dt, rng);
+              else if (layout == 1) x = ops::transpose(ops::slice(random({B, T, 2 * C}, dt, rng), 2, 0, C), 1, 2);
+              else x = ops::slice(random({B, C, 2 * T + 1}, dt, rng), 2, 1, 2 * T + 1, 2);
+              Tensor w = random({C, 1, K}, dt, rng), bias = with_bias ? random({C}, dt, rng) : Tensor();
+              Tensor want = ops::causal_conv1d(x, w, bias);
+              backends::reset_host_fallbacks();
+              Tensor got = ops::causal_conv1d(to_device(x), to_device(w), to_device(bias));
+              EXPECT_EQ(fallbacks(), "");
+              expect_close(got, want, tolerance(dt),
+                           fmt::format("C{} {} K{} T{} layout {} bias {}", C, dtype_name(dt), K, T, layout, with_bias));
+            }
 }
 
 TEST(SsmCuda, Conv1dNonFiniteParity) {

@@ -20,8 +20,9 @@ struct View {
 
 constexpr int64_t kConvMaxWidth = 16;  // causal_conv1d: K taps (covers every Mamba d_conv; larger: reference)
 constexpr int64_t kScanMaxState = 64;  // selective_scan(_state): N (Mamba uses 16)
+constexpr int64_t kSeqMaxState = 16;   // sequential scan: N <= 16 states in registers (Note [scan kernel choice])
 constexpr int64_t kMaxGridYZ = 65535;  // batch rides on gridDim.y / gridDim.z
-constexpr int64_t kConvRows = 16;      // causal_conv1d: channels per block (gridDim.y = C / kConvRows)
+constexpr int64_t kConvRows = 64;      // causal_conv1d: channels per block (gridDim.y = C / kConvRows)
 
 struct ConvParams {
   View x, w, bias;  // x (B, C, T); w (C, K); bias (C) optional
@@ -31,6 +32,9 @@ struct ConvParams {
   int K;  // 1..kConvMaxWidth
 };
 
+// Which selective-scan kernel runs (Note [scan kernel choice]); automatic asks choose_scan_kernel.
+enum class ScanKernel : int { automatic, decode, sequential, chunked };
+
 struct ScanParams {
   View u, delta, z, Bm, Cm;  // (B, C, T), (B, C, T), (B, C, T), (B, N, T), (B, N, T)
   View A, D, bias, h0;       // (C, N), (C), (C), (B, C, N); z, bias, h0 optional
@@ -39,10 +43,19 @@ struct ScanParams {
   int64_t batch, channels, T;
   int N;  // 1..kScanMaxState
   bool softplus;
+  int sm_count = 1;                             // the device's multiprocessors (choose_scan_kernel)
+  ScanKernel kernel = ScanKernel::automatic;    // tests and benchmarks force one kernel
 };
+
+// Note [scan kernel choice] (ssm_scan.cu): the kernel `p` runs on under ScanKernel::automatic. A forced kernel
+// must be able to run p: sequential needs N <= kSeqMaxState and one dtype for u, delta, B, C, z and y.
+ScanKernel choose_scan_kernel(const ScanParams& p, bool with_y);
+bool sequential_scan_fits(const ScanParams& p, bool with_y);
 
 // Queue the kernel on `stream`; the result is that of the set-up calls (the caller checks the launch itself).
 cudaError_t launch_causal_conv1d(const ConvParams& p, cudaStream_t stream);
 cudaError_t launch_selective_scan(const ScanParams& p, bool with_y, cudaStream_t stream);
+// The sequential kernel alone (ssm_scan_seq.cu), for launch_selective_scan.
+cudaError_t launch_scan_sequential(const ScanParams& p, bool with_y, cudaStream_t stream);
 
 }  // namespace tessera::backends::cuda::ssm

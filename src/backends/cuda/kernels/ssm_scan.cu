@@ -1,6 +1,7 @@
 // selective_scan and selective_scan_state on CUDA: Mamba's fused selective scan (Δ = softplus(delta + bias),
 // h_t = exp(Δ·A)·h_{t-1} + Δ·B_t·u_t, y_t = C_t·h_t + D·u_t, y·SiLU(z)) in f32, never materialising (B, C, T, N).
-// A chunked kernel with a warp-parallel associative scan for sequences, a thread-per-state kernel for decode.
+// A chunked kernel with a warp-parallel associative scan for few long sequences, a thread-per-state kernel for
+// decode, and the choice between them and the sequential kernel of ssm_scan_seq.cu (Note [scan kernel choice]).
 #include "backends/cuda/kernels/ssm_common.cuh"
 
 namespace tessera::backends::cuda::ssm {
@@ -8,10 +9,6 @@ namespace tessera::backends::cuda::ssm {
 namespace {
 
 constexpr unsigned kFull = 0xffffffffu;
-
-// torch.nn.functional.softplus (beta 1, threshold 20).
-__device__ __forceinline__ float softplus(float x) { return x > 20.0f ? x : log1pf(expf(x)); }
-__device__ __forceinline__ float silu(float z) { return z / (1.0f + expf(-z)); }
 
 // ---------------------------------------------------------------------------------------------------------
 // Chunked kernel. Note [chunked scan]
@@ -239,14 +236,15 @@ __global__ void __launch_bounds__(kShortThreads) scan_short(ScanParams p, int P)
 }
 
 template <bool kY>
-cudaError_t launch(const ScanParams& p, cudaStream_t stream) {
-  if (p.T <= kShortMaxT && p.N <= 32) {  // Note [decode scan]
+cudaError_t launch(const ScanParams& p, ScanKernel kernel, cudaStream_t stream) {
+  if (kernel == ScanKernel::decode) {  // Note [decode scan]
     int P = 1;
     while (P < p.N) P *= 2;
     int64_t threads = p.batch * p.channels * P;
     scan_short<kY><<<(unsigned)((threads + kShortThreads - 1) / kShortThreads), kShortThreads, 0, stream>>>(p, P);
     return cudaSuccess;
   }
+  if (kernel == ScanKernel::sequential) return launch_scan_sequential(p, kY, stream);  // Note [sequential scan]
   // Note [chunked scan]: B (and C) tiles of N rows, u, delta (and z) tiles of kWarps rows.
   std::size_t floats = (std::size_t)p.N * kRow * (kY ? 2 : 1) + (std::size_t)kWarps * kRow * (2 + (kY && p.z.data ? 1 : 0));
   std::size_t bytes = floats * sizeof(float);
@@ -260,8 +258,34 @@ cudaError_t launch(const ScanParams& p, cudaStream_t stream) {
 }
 }  // namespace
 
+// ---------------------------------------------------------------------------------------------------------
+// Note [scan kernel choice]
+// - decode (Note [decode scan]) for a few steps, T <= kShortMaxT, and N <= 32: a thread per state.
+// - sequential (Note [sequential scan]) when there are enough (batch, channel) pairs to fill the GPU with one
+//   thread each: pairs >= kSeqPairsPerSm · SMs (and N <= 16, one activation dtype). Per (pair, step) it does a
+//   fraction of the chunked kernel's work (no shuffle scan, no replay), but the T steps of a pair are serial on
+//   one thread: below ~a few thousand pairs its time does not shrink with the pair count (it is the latency of
+//   T steps), while the chunked kernel's, 32 lanes per pair, does. Both grow linearly in T, so the crossover is
+//   a pair count. Measured on an H200 (132 SMs), f16, the model's layouts (SsmCuda.DISABLED_ScanKernelCrossover,
+//   2026-12-01), sequential vs chunked ms at T = 256 / 1024 / 4096: 6144 pairs 0.101 vs 0.093, 0.553 vs 0.386,
+//   2.20 vs 1.50; 12288 pairs 0.102 vs 0.176, 0.552 vs 0.748, 2.19 vs 2.96; 49152 pairs 0.188 vs 0.711. The
+//   linear interpolation crosses at 6700..9000 pairs, 51..68 per SM: kSeqPairsPerSm = 64.
+// - chunked (Note [chunked scan]) otherwise: few pairs, N > 16, mixed input dtypes.
+// ---------------------------------------------------------------------------------------------------------
+constexpr int64_t kSeqPairsPerSm = 64;
+
+ScanKernel choose_scan_kernel(const ScanParams& p, bool with_y) {
+  if (p.T <= kShortMaxT && p.N <= 32) return ScanKernel::decode;
+  if (sequential_scan_fits(p, with_y) && p.batch * p.channels >= kSeqPairsPerSm * p.sm_count)
+    return ScanKernel::sequential;
+  return ScanKernel::chunked;
+}
+
 cudaError_t launch_selective_scan(const ScanParams& p, bool with_y, cudaStream_t stream) {
-  return with_y ? launch<true>(p, stream) : launch<false>(p, stream);
+  ScanKernel k = p.kernel == ScanKernel::automatic ? choose_scan_kernel(p, with_y) : p.kernel;
+  if ((k == ScanKernel::decode && p.N > 32) || (k == ScanKernel::sequential && !sequential_scan_fits(p, with_y)))
+    return cudaErrorInvalidValue;
+  return with_y ? launch<true>(p, k, stream) : launch<false>(p, k, stream);
 }
 
 }  // namespace tessera::backends::cuda::ssm

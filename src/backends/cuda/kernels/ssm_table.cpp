@@ -1,7 +1,7 @@
 // The CUDA state-space kernels' table fragment: causal_conv1d (conv1d.cu), selective_scan and
-// selective_scan_state (ssm_scan.cu). Every input may be a strided view (the kernels take strides, so the
-// model's transposed and sliced activations are read in place). Declined (reference on the host): f64/f8
-// inputs, K > kConvMaxWidth, N > kScanMaxState, a batch > 65535.
+// selective_scan_state (ssm_scan.cu, ssm_scan_seq.cu). Every input may be a strided view (the kernels take
+// strides, so the model's transposed and sliced activations are read in place). Declined (reference on the
+// host): f64/f8 inputs, K > kConvMaxWidth, N > kScanMaxState, a batch > 65535.
 #include "backends/cuda/kernel_table.h"
 #include "backends/cuda/kernels/ssm_launch.h"
 #include "backends/cuda/runtime/runtime.h"
@@ -84,6 +84,7 @@ void k_scan(Inputs in, const Tensor& out, const Attrs& a) {
   p.T = in[0].size(2);
   p.N = (int)in[2].size(1);
   p.softplus = sl.softplus;
+  p.sm_count = properties(out.device().index).multiProcessorCount;
   set_device(out.device().index);
   TESSERA_CUDA_CHECK(ssm::launch_selective_scan(p, kY, stream_of(out)));
   check_launch(kY ? "cuda.selective_scan" : "cuda.selective_scan_state", in);
