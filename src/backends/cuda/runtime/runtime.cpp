@@ -48,7 +48,10 @@ const Discovery& discovery() {
     int n = 0;
     cudaError_t st = cudaGetDeviceCount(&n);
     if (st != cudaSuccess) {
-      r.reason = fmt::format("cudaGetDeviceCount failed: {} ({})", cudaGetErrorString(st), cudaGetErrorName(st));
+      r.reason = fmt::format("cudaGetDeviceCount failed: {} ({}){}", cudaGetErrorString(st), cudaGetErrorName(st),
+                             st == cudaErrorInsufficientDriver || st == cudaErrorNoDevice
+                                 ? "; no NVIDIA driver/GPU is visible on this machine (use --device cpu)"
+                                 : "");
       cudaGetLastError();
       return r;
     }
