@@ -4,6 +4,8 @@
 // and the op harness' linalg cases run on the device.
 #include <gtest/gtest.h>
 
+#include "cuda/cuda_test_util.h"
+
 #include <cmath>
 #include <random>
 
@@ -77,11 +79,6 @@ Tensor reference_linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
   return ops::linear(x, w, bias);
 }
 
-std::string fallbacks() {
-  std::string s;
-  for (const auto& f : backends::host_fallbacks()) s += f.op + " x" + std::to_string(f.count) + " ";
-  return s;
-}
 
 // matmul of CPU views `a`, `b` on the device (same views) vs the reference; checks the kernel that ran.
 void expect_matmul(const Tensor& a, const Tensor& b, double tol, const std::string& what) {

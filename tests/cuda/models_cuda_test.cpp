@@ -3,6 +3,8 @@
 // IMDB classifiers agreeing with the CPU, and no op falling back to the host (Note [Host fallback]).
 #include <gtest/gtest.h>
 
+#include "cuda/cuda_test_util.h"
+
 #include <cmath>
 
 #include "backends/backend.h"
@@ -16,16 +18,7 @@ namespace tessera::testing {
 namespace {
 const Device kCuda{DeviceType::cuda, 0};
 
-#define REQUIRE_CUDA()                                                                    \
-  do {                                                                                    \
-    if (!cuda_is_available()) GTEST_SKIP() << "no CUDA device: " << cuda_unavailable_reason(); \
-  } while (0)
 
-std::string fallbacks() {
-  std::string s;
-  for (const auto& f : backends::host_fallbacks()) s += f.op + " x" + std::to_string(f.count) + " ";
-  return s;
-}
 
 models::Batch reference_batch(const nlohmann::json& ref) {
   return {ids_tensor(ref["input_ids"]), ids_tensor(ref["attention_mask"]), ids_tensor(ref["token_type_ids"])};
@@ -40,7 +33,7 @@ double rel_diff(const Tensor& a, const std::vector<double>& b) {
 }  // namespace
 
 TEST(CudaModels, BertF32MatchesTransformersLayerByLayer) {
-  REQUIRE_CUDA();
+  TESSERA_REQUIRE_CUDA();
   for (std::string name : {"bert-tiny", "bert-tiny-gelu-new"}) {
     auto dir = fixture("models/" + name);
     nlohmann::json ref = read_json(dir / "reference.json");
@@ -60,7 +53,7 @@ TEST(CudaModels, BertF32MatchesTransformersLayerByLayer) {
 }
 
 TEST(CudaModels, BertHalfPrecisionCloseToF32Reference) {
-  REQUIRE_CUDA();
+  TESSERA_REQUIRE_CUDA();
   auto dir = fixture("models/bert-tiny");
   nlohmann::json ref = read_json(dir / "reference.json");
   for (DType dt : {DType::f16, DType::bf16}) {
@@ -76,7 +69,7 @@ TEST(CudaModels, BertHalfPrecisionCloseToF32Reference) {
 }
 
 TEST(CudaModels, MambaF32MatchesTransformersLayerByLayer) {
-  REQUIRE_CUDA();
+  TESSERA_REQUIRE_CUDA();
   auto dir = fixture("models/mamba-tiny");
   nlohmann::json ref = read_json(dir / "reference.json");
   backends::reset_host_fallbacks();
@@ -93,7 +86,7 @@ TEST(CudaModels, MambaF32MatchesTransformersLayerByLayer) {
 }
 
 TEST(CudaModels, MambaGreedyGenerationMatchesTransformers) {
-  REQUIRE_CUDA();
+  TESSERA_REQUIRE_CUDA();
   auto dir = fixture("models/mamba-tiny");
   nlohmann::json ref = read_json(dir / "reference.json");
   auto pipe = text_generation_pipeline({.model = dir, .device = "cuda"});
@@ -106,7 +99,7 @@ TEST(CudaModels, MambaGreedyGenerationMatchesTransformers) {
 }
 
 TEST(CudaModels, MambaHalfPrecisionCloseToF32Reference) {
-  REQUIRE_CUDA();
+  TESSERA_REQUIRE_CUDA();
   auto dir = fixture("models/mamba-tiny");
   nlohmann::json ref = read_json(dir / "reference.json");
   for (DType dt : {DType::f16, DType::bf16}) {
@@ -117,7 +110,7 @@ TEST(CudaModels, MambaHalfPrecisionCloseToF32Reference) {
 }
 
 TEST(CudaModels, MambaSsmClassifierMatchesPyTorch) {
-  REQUIRE_CUDA();
+  TESSERA_REQUIRE_CUDA();
   auto dir = fixture("models/mamba-ssm-classifier-tiny");
   nlohmann::json ref = read_json(dir / "reference.json");
   auto clf = models::load_sequence_classifier(dir, {.device = kCuda});
@@ -129,7 +122,7 @@ TEST(CudaModels, MambaSsmClassifierMatchesPyTorch) {
 
 // The embedded IMDB classifiers: the GPU's labels equal the CPU's on real reviews, logits close.
 TEST(CudaModels, EmbeddedClassifiersAgreeWithCpu) {
-  REQUIRE_CUDA();
+  TESSERA_REQUIRE_CUDA();
   std::vector<std::string> texts = {
       "A wonderful, moving film with a superb cast.", "Two hours I will never get back. Awful acting and a dull plot.",
       "It was fine, I guess; the ending dragged but the music was lovely.", "<br /><br />Not worth it."};
@@ -148,7 +141,7 @@ TEST(CudaModels, EmbeddedClassifiersAgreeWithCpu) {
 }
 
 TEST(CudaRuntime, CopiesAllocatorAndErrors) {
-  REQUIRE_CUDA();
+  TESSERA_REQUIRE_CUDA();
   std::vector<float> v(1000);
   for (std::size_t i = 0; i < v.size(); ++i) v[i] = (float)i * 0.5f - 3.0f;
   Tensor h = Tensor::from_values({10, 100}, v);

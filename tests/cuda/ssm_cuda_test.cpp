@@ -4,6 +4,8 @@
 // inputs, and the kernel choice; convs for K up to 16, both staging paths; NaN/Inf parity; a timing sweep.
 #include <gtest/gtest.h>
 
+#include "cuda/cuda_test_util.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -19,6 +21,7 @@ namespace tessera {
 
 namespace {
 namespace ssm = backends::cuda::ssm;
+using testing::fallbacks;
 const Device kCuda{DeviceType::cuda, 0};
 
 // Normalised error tolerance of DESIGN.md §7: f32 as the issue asks (1e-5), low precision two output ulps.
@@ -75,11 +78,6 @@ void expect_close(const Tensor& got, const Tensor& want, double tol, const std::
   EXPECT_LE(e, tol) << what << " " << why;
 }
 
-std::string fallbacks() {
-  std::string s;
-  for (const auto& f : backends::host_fallbacks()) s += f.op + " x" + std::to_string(f.count) + " ";
-  return s;
-}
 
 enum class ScanLayout { contiguous, prefill, decode };
 
