@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "backends/cpu/blas_core.h"
 #include "models/model_test_util.h"
 
 namespace tessera::testing {
@@ -129,6 +130,17 @@ TEST(Cli, TokenizeMatchesTokenizerAndGraphPrints) {
   Result h = run("classify --help");
   EXPECT_EQ(h.code, 0);
   EXPECT_NE(h.out.find("--batch-size"), std::string::npos);
+}
+
+// Note [OpenBLAS core]: the CLI runs OpenBLAS's kernels for this CPU's instruction set even where OpenBLAS's own
+// detection falls back to SSE3, and honours a user's OPENBLAS_CORETYPE.
+TEST(Cli, RunsTheOpenBlasCoreThisCpuSupports) {
+  Result r = run("version");
+  ASSERT_EQ(r.code, 0) << r.out;
+  std::string want = backends::openblas_core();  // this test process's core (no re-exec here)
+  if (!std::getenv("OPENBLAS_CORETYPE"))
+    if (auto better = backends::better_openblas_core()) want = *better;
+  EXPECT_NE(r.out.find("OpenBLAS core " + want + ")"), std::string::npos) << r.out;
 }
 
 }  // namespace tessera::testing

@@ -3,12 +3,22 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string_view>
+#include <unistd.h>
 
+#include "backends/cpu/blas_core.h"
 #include "tessera/error.h"
 #include "attention/sdpa.h"
 #include "cli/commands.h"
 
 int main(int argc, char** argv) {
+  // Note [OpenBLAS core]: when OpenBLAS chose weaker kernels than this CPU supports and the user did not choose,
+  // run again with the right ones (once: the variable is then set). execv only returns on failure.
+  if (!std::getenv("OPENBLAS_CORETYPE")) {
+    if (auto core = tessera::backends::better_openblas_core()) {
+      setenv("OPENBLAS_CORETYPE", core->c_str(), 1);
+      execv("/proc/self/exe", argv);
+    }
+  }
   CLI::App app{"tessera: run Hugging Face models natively (BERT, Mamba) on CPU and GPU"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Print help for every subcommand");
