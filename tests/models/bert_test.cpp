@@ -3,6 +3,8 @@
 // capture + replay bit for bit, the sentiment-analysis pipeline, and bad checkpoints.
 #include <gtest/gtest.h>
 
+#include "error_of.h"
+
 #include <cstring>
 
 #include "graph/graph.h"
@@ -143,14 +145,6 @@ TEST(BertPipeline, SentimentAnalysisMatchesTransformersPipeline) {
 }
 
 namespace {
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 }  // namespace
 
 TEST(BertBadInput, ClearErrors) {

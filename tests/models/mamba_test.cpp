@@ -2,6 +2,8 @@
 // 1e-4 (f32), greedy generation equal to generate(do_sample=False), prefill + steps equal to a full forward, the
 // mamba_ssm classifier layout against PyTorch, config parsing, the CLI, and bad checkpoints naming the problem.
 #include <gtest/gtest.h>
+
+#include "error_of.h"
 #include <sys/wait.h>
 
 #include <array>
@@ -23,16 +25,6 @@ using models::MambaForCausalLM;
 using models::MambaForSequenceClassification;
 
 constexpr double kTol = 1e-4;
-
-template <class Fn>
-std::string error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 void copy_dir(const std::filesystem::path& from, const std::filesystem::path& to) {
   for (auto& e : std::filesystem::directory_iterator(from)) std::filesystem::copy_file(e.path(), to / e.path().filename());

@@ -2,11 +2,15 @@
 // options) and invalid UTF-8 input.
 #include <gtest/gtest.h>
 
+#include "error_of.h"
+
 #include <fstream>
 #include <functional>
 
 #include "tessera/error.h"
 #include "tessera/tokenizer.h"
+
+using tessera::testing::error_of;
 
 namespace tessera::tokenizers {
 namespace {
@@ -17,15 +21,6 @@ std::filesystem::path write_dir(const std::string& name, const std::string& voca
   std::ofstream(dir / "vocab.json") << vocab;
   std::ofstream(dir / "merges.txt") << merges;
   return dir;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 const std::string kVocab = R"({"a": 1, "b": 2, "ab": 3, "<|endoftext|>": 0})";

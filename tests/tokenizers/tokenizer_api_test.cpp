@@ -2,12 +2,16 @@
 // and user-facing errors (missing file, corrupt JSON, unsupported component, invalid UTF-8).
 #include <gtest/gtest.h>
 
+#include "error_of.h"
+
 #include <fstream>
 #include <string>
 #include <vector>
 
 #include "tessera/error.h"
 #include "tessera/tokenizer.h"
+
+using tessera::testing::error_of;
 
 namespace tessera::tokenizers {
 namespace {
@@ -17,15 +21,6 @@ const std::filesystem::path kBert = std::filesystem::path(TESSERA_FIXTURES_DIR) 
 const Tokenizer& bert() {
   static const Tokenizer t = Tokenizer::from_dir(kBert);
   return t;
-}
-
-std::string error_of(auto&& fn) {
-  try {
-    fn();
-  } catch (const tessera::Error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 TEST(TokenizerApi, EmptyTextGivesClsSep) {

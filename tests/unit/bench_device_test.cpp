@@ -3,6 +3,8 @@
 // partial reports. No GPU needed (the GPU smoke test is tests/cuda/bench_cuda_test.cpp).
 #include <gtest/gtest.h>
 
+#include "error_of.h"
+
 #include <filesystem>
 #include <fstream>
 
@@ -12,6 +14,8 @@
 #include "bench/length_sweep.h"
 #include "tessera/error.h"
 #include "tessera/ops.h"
+
+using tessera::testing::error_of;
 
 using namespace tessera;
 using namespace tessera::bench;
@@ -23,14 +27,6 @@ Row row(std::string key, std::string engine, std::string variant, double median_
   return r;
 }
 
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 }  // namespace
 
 TEST(BenchDevice, ParsesCpuAndExplainsAMissingGpu) {

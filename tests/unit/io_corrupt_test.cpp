@@ -2,6 +2,8 @@
 // must fail with a clear tessera::Error naming the file, and byte-level damage must never crash.
 #include <gtest/gtest.h>
 
+#include "error_of.h"
+
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -10,21 +12,14 @@
 #include "io/unpickler.h"
 #include "tessera/io.h"
 
+using tessera::testing::error_of;
+
 namespace fs = std::filesystem;
 using namespace tessera;
 using namespace std::string_literals;
 
 namespace {
 const fs::path kDir = fs::path(TESSERA_FIXTURES_DIR) / "io";
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
 
 std::string read_file(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);

@@ -2,12 +2,16 @@
 // legacy, nested, deflated, sharded) must read back identically; WeightStore lookup, errors and preference.
 #include <gtest/gtest.h>
 
+#include "error_of.h"
+
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 
 #include "tessera/io.h"
+
+using tessera::testing::error_of;
 
 namespace fs = std::filesystem;
 using namespace tessera;
@@ -18,15 +22,6 @@ const fs::path kDir = fs::path(TESSERA_FIXTURES_DIR) / "io";
 const nlohmann::json& expected() {
   static const nlohmann::json j = io::read_json_file(kDir / "expected.json");
   return j;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
 }
 
 // Compares one tensor against expected.json: dtype, shape, values (f8: raw bytes).

@@ -2,25 +2,20 @@
 // that name the file, the key, the expected and the actual type; unknown keys are tolerated.
 #include <gtest/gtest.h>
 
+#include "error_of.h"
+
 #include <filesystem>
 #include <fstream>
 #include <functional>
 
 #include "tessera/io.h"
 
+using tessera::testing::error_of;
+
 namespace fs = std::filesystem;
 using namespace tessera;
 
 namespace {
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
-
 const nlohmann::json kConfig = nlohmann::json::parse(R"({
   "hidden_size": 64, "num_heads": "four", "layer_norm_eps": 1e-12, "dropout": 0, "vocab": 768.0,
   "use_cache": true, "architectures": ["BertModel"], "sizes": [1, "2"], "pad_token_id": null,
