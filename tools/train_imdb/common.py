@@ -89,3 +89,124 @@ def scheduled_lr(step, total, warmup, peak, phase_start, cap_minutes):
     if cap_minutes > 0:
         p = max(p, (time.time() - phase_start) / (cap_minutes * 60))
     return peak * 0.5 * (1 + np.cos(np.pi * min(1.0, p)))
+
+
+# --- Fast input pipeline (shared by both recipes) ---------------------------------------------------------------
+# The models are tiny (a few M parameters), so a training step costs little GPU work and the Python around it
+# dominates unless batches are cheap to build: texts are tokenized once, kept on the device as one flat id tensor,
+# and a batch is gathered with index arithmetic. Length-bucketed batches cut the padding the model computes on.
+
+
+class TokenBank:
+    """Token ids of every text (lists of ints), stored on `dev` as one flat tensor with offsets and lengths."""
+
+    def __init__(self, id_lists, dev):
+        self.lengths = [len(x) for x in id_lists]
+        offsets = np.zeros(len(id_lists), dtype=np.int64)
+        offsets[1:] = np.cumsum(self.lengths)[:-1]
+        flat = np.fromiter((t for x in id_lists for t in x), dtype=np.int64, count=sum(self.lengths))
+        self.flat = torch.from_numpy(flat).to(dev)
+        self.offsets = torch.from_numpy(offsets).to(dev)
+        self.len_t = torch.tensor(self.lengths, dtype=torch.long, device=dev)
+        self.dev = dev
+
+    def __len__(self):
+        return len(self.lengths)
+
+    def batch(self, idx, pad_id):
+        """Right-padded (ids, mask) of the texts `idx`, padded to the longest of them."""
+        n = max(self.lengths[i] for i in idx)  # host-side lengths: no device sync
+        it = torch.as_tensor(idx, device=self.dev)
+        pos = torch.arange(n, device=self.dev)
+        mask = pos[None, :] < self.len_t[it][:, None]
+        gather = (self.offsets[it][:, None] + pos[None, :]).clamp(max=self.flat.numel() - 1)
+        ids = torch.where(mask, self.flat[gather], torch.full_like(gather, pad_id))
+        return ids, mask.long()
+
+
+def bucketed_batches(lengths, batch_size, seed, pool=64):
+    """One epoch of batches: shuffled, then sorted by length inside pools of `pool` batches (so a batch holds
+    texts of similar length), then the batches shuffled again."""
+    rng = random.Random(seed)
+    idx = list(range(len(lengths)))
+    rng.shuffle(idx)
+    out = []
+    for i in range(0, len(idx), batch_size * pool):
+        chunk = sorted(idx[i:i + batch_size * pool], key=lambda j: lengths[j])
+        out += [chunk[k:k + batch_size] for k in range(0, len(chunk), batch_size)]
+    rng.shuffle(out)
+    return out
+
+
+class Phase:
+    """A training phase capped by steps (`epochs` over the data) and wall time (`minutes`, 0 = no cap), with
+    warm-up + cosine learning rate that anneals by whichever cap comes first. Iterating yields (step, batch idx)
+    and sets the optimizer's learning rate; `tokens` counts real tokens for the throughput log."""
+
+    def __init__(self, name, log, opt, lengths, batch_size, epochs, minutes, peak_lr, warmup, seed):
+        self.name, self.log, self.opt, self.lengths = name, log, opt, lengths
+        self.batch_size, self.minutes, self.peak_lr, self.warmup, self.seed = batch_size, minutes, peak_lr, warmup, seed
+        self.steps_per_epoch = (len(lengths) + batch_size - 1) // batch_size
+        self.total = int(epochs * self.steps_per_epoch)
+        self.tokens = 0
+        self.capped = False
+
+    def __iter__(self):
+        step, start, epoch = 0, time.time(), 0
+        self.start = start
+        while step < self.total:
+            for b in bucketed_batches(self.lengths, self.batch_size, self.seed + 1000 * epoch):
+                if step >= self.total:
+                    break
+                lr = scheduled_lr(step, self.total, self.warmup, self.peak_lr, start, self.minutes)
+                for g in self.opt.param_groups:
+                    g["lr"] = lr
+                self.tokens += sum(self.lengths[i] for i in b)
+                yield step, b
+                step += 1
+                if past_deadline(start, self.minutes):
+                    self.log(event=f"{self.name}_time_cap", step=step, epochs=round(step / self.steps_per_epoch, 2))
+                    self.total, self.capped = step, True
+                    break
+            epoch += 1
+        self.steps = step
+
+    def rate(self):
+        s = max(1e-9, time.time() - self.start)
+        return {"tokens_per_s": round(self.tokens / s), "seconds": round(s, 1)}
+
+
+def setup_device():
+    dev = "cuda" if torch.cuda.is_available() else "cpu"
+    if dev == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    return dev
+
+
+def adamw(params, lr, dev, weight_decay=0.01, betas=(0.9, 0.999)):
+    return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, betas=betas, fused=dev == "cuda")
+
+
+def save_checkpoint(model, path, dtype=torch.bfloat16):
+    """A state dict as one safetensors file (bf16 by default: half the size, so a phase's result fits the 16 MiB
+    a GPU call can return) — a warm start for a later phase, not the shipped model."""
+    from safetensors.torch import save_file
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    sd, seen = {}, {}
+    for k, v in model.state_dict().items():
+        key = v.data_ptr()
+        if key in seen:  # tied weights (embeddings / LM head) are stored once
+            continue
+        seen[key] = k
+        sd[k] = v.detach().to(dtype).contiguous().cpu()
+    save_file(sd, path, metadata={"format": "pt"})
+
+
+def load_checkpoint(model, path):
+    """Loads save_checkpoint()'s file into `model` (f32), tolerating the tied weights it left out."""
+    from safetensors.torch import load_file
+    sd = {k: v.float() for k, v in load_file(path).items()}
+    missing, unexpected = model.load_state_dict(sd, strict=False)
+    assert not unexpected, f"{path}: unexpected keys {unexpected[:5]}"
+    return missing

@@ -22,6 +22,7 @@ def main():
     ap.add_argument("--pytorch-eval", required=True)
     ap.add_argument("--tessera-eval")
     ap.add_argument("--kind", choices=["bert", "mamba"], required=True)
+    ap.add_argument("--gpu", default="NVIDIA H200", help="the GPU the recipe ran on (for the card)")
     ap.add_argument("--note", action="append", default=[], help="an extra line for the Limitations section")
     args = ap.parse_args()
     log = read_jsonl(args.log)
@@ -29,6 +30,7 @@ def main():
     saved = next(e for e in log if e["event"] == "saved")
     ft = [e for e in log if e["event"] == "finetune"]
     caps = [e for e in log if e["event"].endswith("time_cap")]
+    done = [e for e in log if e["event"] in ("mlm_done", "lm_done")]
     pt = json.load(open(args.pytorch_eval))
     te = json.load(open(args.tessera_eval)) if args.tessera_eval else None
     conf = json.load(open(os.path.join(args.model, "config.json")))
@@ -66,9 +68,12 @@ def main():
         "training or selection.",
         f"- Recipe: `tools/train_imdb/` ({'train_bert.py' if args.kind == 'bert' else 'train_mamba.py'}), seed "
         f"{a['seed']}: {pre}, then fine-tuning ({a['ft_epochs']} epochs max, lr {a['ft_lr']}, batch "
-        f"{a['batch_size']}, max length {a['max_len']}), AdamW, cosine schedule, bf16 autocast, on one H100.",
+        f"{a['batch_size']}, max length {a['max_len']}), AdamW, cosine schedule, bf16 autocast, on one {args.gpu}.",
         f"- Hyper-parameters: `{json.dumps(a)}`.",
-        f"- Phases stopped by their time caps: {', '.join(e['event'] for e in caps) or 'none'}.",
+        f"- Phases stopped by their time caps: "
+        f"{', '.join(e['event'] + ' (%s epochs)' % e.get('epochs', '?') for e in caps) or 'none'}.",
+        *[f"- Pre-training: {e['steps']} steps ({e['epochs']} epochs) in {e['seconds']} s, "
+          f"{e['tokens_per_s']:,} tokens/s." for e in done],
         f"- Selected checkpoint: validation accuracy {saved['best_val_accuracy']:.4f} "
         f"(validation curve: {curve}).",
         "",
@@ -90,8 +95,12 @@ def main():
         "## Limitations",
         "- Trained from scratch on 22,500 movie reviews: a small model for demos, tests and benchmarks, not a "
         "state-of-the-art classifier; expect lower accuracy outside English movie reviews.",
-        "- Reviews longer than the maximum length are truncated (the start is kept).",
     ]
+    if args.kind == "bert":
+        lines.append("- Reviews longer than 512 tokens are truncated (the start is kept).")
+    else:
+        lines.append(f"- Trained on the first {a['max_len']} tokens of each review; classification reads whole reviews "
+                     "unless `--max-length` says otherwise (the accuracies above read whole reviews).")
     if args.kind == "mamba":
         lines.append("- The reference layout averages every position, padding included; run it unpadded (Tessera's "
                      "default mask-aware mean is equal to that) — see docs/mamba.md.")

@@ -11,7 +11,6 @@ train through transformers' own path). evaluate.py always uses the untouched tra
 import argparse
 import os
 import shutil
-import time
 
 import torch
 import torch.nn.functional as F
@@ -22,120 +21,119 @@ import fast_mamba
 import mamba_layout
 
 
-def encode(tok, texts, max_len, dev):
-    enc = tok(texts, truncation=True, max_length=max_len, padding="longest", return_tensors="pt")
-    return enc["input_ids"].to(dev), enc["attention_mask"].to(dev)
-
-
 @torch.no_grad()
-def accuracy(model, tok, rows, max_len, dev, bs=128):
+def accuracy(model, bank, labels, dev, bs=128):
     model.eval()
     correct = 0
-    for b in common.batches(rows, bs, False, 0):
-        ids, mask = encode(tok, [r["text"] for r in b], max_len, dev)
+    order = sorted(range(len(bank)), key=lambda i: bank.lengths[i])
+    for i in range(0, len(order), bs):
+        idx = order[i:i + bs]
+        ids, mask = bank.batch(idx, PAD)
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=dev == "cuda"):
             logits = model(ids, mask)
-        correct += (logits.argmax(-1).cpu() == torch.tensor([r["label"] for r in b])).sum().item()
+        correct += (logits.argmax(-1) == labels[idx]).sum().item()
     model.train()
-    return correct / len(rows)
+    return correct / len(bank)
+
+
+PAD = 0  # <|endoftext|>; right padding, masked out of the loss and of the mean
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", required=True)
+    ap.add_argument("--data", required=True, help="folder with train.jsonl.gz (the test split is never read here)")
     ap.add_argument("--tokenizer", required=True, help="gpt-neox-20b tokenizer.json")
     ap.add_argument("--out", required=True)
     ap.add_argument("--log", help="JSON-lines training log (default OUT.work/train_log.jsonl)")
     ap.add_argument("--d-model", type=int, default=128)
     ap.add_argument("--layers", type=int, default=6)
     ap.add_argument("--max-len", type=int, default=512)
-    ap.add_argument("--lm-epochs", type=float, default=2)
-    ap.add_argument("--ft-epochs", type=float, default=4)
-    ap.add_argument("--batch-size", type=int, default=32)
-    ap.add_argument("--lm-lr", type=float, default=2e-3)
+    ap.add_argument("--lm-epochs", type=float, default=12, help="causal-LM epochs over the train texts (0 = skip)")
+    ap.add_argument("--ft-epochs", type=float, default=6)
+    ap.add_argument("--lm-batch-size", type=int, default=64)
+    ap.add_argument("--batch-size", type=int, default=32, help="fine-tuning batch size")
+    ap.add_argument("--lm-lr", type=float, default=3e-3)
     ap.add_argument("--ft-lr", type=float, default=5e-4)
     ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--evals-per-epoch", type=int, default=3, help="validation evaluations per fine-tuning epoch")
     ap.add_argument("--limit", type=int, default=0)
     ap.add_argument("--lm-minutes", type=float, default=0, help="cap the LM phase at this many minutes (0 = no cap)")
     ap.add_argument("--ft-minutes", type=float, default=0, help="cap fine-tuning at this many minutes (0 = no cap)")
     ap.add_argument("--fast-scan", action=argparse.BooleanOptionalAction, default=True,
                     help="patch every MambaMixer with fast_mamba's chunked scan (default on)")
     ap.add_argument("--scan-chunk", type=int, default=32, help="chunk length of the fast scan")
+    ap.add_argument("--init", help="start from this causal-LM checkpoint (--pretrained-out of an earlier run)")
+    ap.add_argument("--pretrained-out", help="save the causal-LM model here after pre-training (bf16 safetensors)")
     args = ap.parse_args()
     common.seed_all(args.seed)
-    dev = "cuda" if torch.cuda.is_available() else "cpu"
+    dev = common.setup_device()
     log = common.Log(args.log or os.path.join(args.out + ".work", "train_log.jsonl"))
-    log(event="start", args=vars(args), torch=torch.__version__, device=dev)
+    log(event="start", args=vars(args), torch=torch.__version__, device=dev,
+        gpu=torch.cuda.get_device_name() if dev == "cuda" else None)
     train, val = common.train_val_split(args.data, args.seed)
     if args.limit:
         train, val = train[:args.limit], val[:max(16, args.limit // 8)]
     tok = PreTrainedTokenizerFast(tokenizer_file=args.tokenizer, eos_token="<|endoftext|>", pad_token="<|endoftext|>")
+    assert tok.pad_token_id == PAD, tok.pad_token_id
+    ids_of = lambda rows: tok([r["text"] for r in rows], truncation=True, max_length=args.max_len)["input_ids"]
+    bank, val_bank = common.TokenBank(ids_of(train), dev), common.TokenBank(ids_of(val), dev)
+    y_train = torch.tensor([r["label"] for r in train], device=dev)
+    y_val = torch.tensor([r["label"] for r in val], device=dev)
+    log(event="tokenized", texts=len(train), tokens=sum(bank.lengths))
     vocab_size, pad_multiple = 50277, 8
     cfg = mamba_layout.hf_config(args.d_model, args.layers, vocab_size, pad_multiple)
-    steps_per_epoch = (len(train) + args.batch_size - 1) // args.batch_size
 
     # 1. Causal-LM pre-training (next token) on the train texts.
     lm = MambaForCausalLM(cfg).to(dev)
+    if args.init:
+        log(event="init", path=args.init, missing=common.load_checkpoint(lm, args.init))
     if args.fast_scan:
         log(event="fast_scan", phase="lm", mixers_patched=fast_mamba.patch_mamba(lm, chunk=args.scan_chunk))
-    opt = torch.optim.AdamW(lm.parameters(), lr=args.lm_lr, weight_decay=0.01)
-    total, step, phase_start = int(args.lm_epochs * steps_per_epoch), 0, time.time()
-    texts = [r["text"] for r in train]
-    while step < total:
-        for b in common.batches(texts, args.batch_size, True, args.seed + step):
-            if step >= total:
-                break
-            ids, mask = encode(tok, b, args.max_len, dev)
-            labels = ids.masked_fill(mask == 0, -100)
-            for g in opt.param_groups:
-                g["lr"] = common.scheduled_lr(step, total, 200, args.lm_lr, phase_start, args.lm_minutes)
+    if args.lm_epochs > 0:
+        opt = common.adamw(lm.parameters(), args.lm_lr, dev)
+        phase = common.Phase("lm", log, opt, bank.lengths, args.lm_batch_size, args.lm_epochs, args.lm_minutes,
+                             args.lm_lr, 200, args.seed)
+        for step, b in phase:
+            ids, mask = bank.batch(b, PAD)
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=dev == "cuda"):
-                loss = lm(input_ids=ids, labels=labels).loss
+                loss = lm(input_ids=ids, labels=ids.masked_fill(mask == 0, -100)).loss
             loss.backward()
             torch.nn.utils.clip_grad_norm_(lm.parameters(), 1.0)
             opt.step()
             opt.zero_grad(set_to_none=True)
-            if step % 50 == 0:
-                log(event="lm", step=step, total=total, loss=round(loss.item(), 4))
-            step += 1
-            if common.past_deadline(phase_start, args.lm_minutes):
-                log(event="lm_time_cap", step=step)
-                total = step
-                break
+            if step % 100 == 0:
+                log(event="lm", step=step, total=phase.total, loss=round(loss.item(), 4), **phase.rate())
+        log(event="lm_done", steps=phase.steps, epochs=round(phase.steps / phase.steps_per_epoch, 2), **phase.rate())
+        del opt
+    if args.pretrained_out:
+        common.save_checkpoint(lm, args.pretrained_out)
 
-    # 2. Classification fine-tuning; keep the best validation checkpoint.
+    # 2. Classification fine-tuning over the masked mean (equal to each review's unpadded mean, which is what the
+    #    reference layout computes on one review); keep the best validation checkpoint.
     model = mamba_layout.MambaClassifier(cfg).to(dev)
     model.backbone.load_state_dict(lm.backbone.state_dict())
     if args.fast_scan:
         log(event="fast_scan", phase="finetune", mixers_patched=fast_mamba.patch_mamba(model, chunk=args.scan_chunk))
     del lm
-    opt = torch.optim.AdamW(model.parameters(), lr=args.ft_lr, weight_decay=0.01)
-    total, step, best, best_state = int(args.ft_epochs * steps_per_epoch), 0, -1.0, None
-    phase_start = time.time()
-    while step < total:
-        for b in common.batches(train, args.batch_size, True, args.seed * 7 + step):
-            if step >= total:
-                break
-            ids, mask = encode(tok, [r["text"] for r in b], args.max_len, dev)
-            y = torch.tensor([r["label"] for r in b], device=dev)
-            for g in opt.param_groups:
-                g["lr"] = common.scheduled_lr(step, total, 100, args.ft_lr, phase_start, args.ft_minutes)
-            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=dev == "cuda"):
-                loss = F.cross_entropy(model(ids, mask).float(), y)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            opt.zero_grad(set_to_none=True)
-            step += 1
-            if step % (steps_per_epoch // 2 or 1) == 0 or step == total:
-                acc = accuracy(model, tok, val, args.max_len, dev)
-                log(event="finetune", step=step, total=total, loss=round(loss.item(), 4), val_accuracy=acc)
-                if acc > best:
-                    best, best_state = acc, {k: v.detach().clone() for k, v in model.state_dict().items()}
-                if common.past_deadline(phase_start, args.ft_minutes):
-                    log(event="ft_time_cap", step=step)
-                    total = step
-                    break
+    opt = common.adamw(model.parameters(), args.ft_lr, dev)
+    phase = common.Phase("ft", log, opt, bank.lengths, args.batch_size, args.ft_epochs, args.ft_minutes, args.ft_lr,
+                         100, args.seed * 7)
+    every = max(1, phase.steps_per_epoch // args.evals_per_epoch)
+    best, best_state = -1.0, None
+    for step, b in phase:
+        ids, mask = bank.batch(b, PAD)
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=dev == "cuda"):
+            loss = F.cross_entropy(model(ids, mask).float(), y_train[b])
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        if (step + 1) % every == 0 or step + 1 == phase.total:
+            acc = accuracy(model, val_bank, y_val, dev)
+            log(event="finetune", step=step + 1, total=phase.total, loss=round(loss.item(), 4), val_accuracy=acc,
+                **phase.rate())
+            if acc > best:
+                best, best_state = acc, {k: v.detach().clone() for k, v in model.state_dict().items()}
 
     model.load_state_dict(best_state)
     mamba_layout.save_layout(model, args.out, vocab_size, pad_multiple, {0: "NEGATIVE", 1: "POSITIVE"})
