@@ -57,6 +57,8 @@ bool is_known_activation(std::string_view hf_name);
 // Normalisation.
 Tensor softmax(const Tensor& x, int64_t axis = -1);  // accumulates in f32
 Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps);  // over the last dim
+// layer_norm(x + residual), the sum rounded to the dtype as the two ops would: one pass on backends that fuse it.
+Tensor add_layer_norm(const Tensor& x, const Tensor& residual, const Tensor& weight, const Tensor& bias, double eps);
 Tensor rms_norm(const Tensor& x, const Tensor& weight, double eps);
 Tensor masked_fill(const Tensor& x, const Tensor& mask, double value);  // mask: bool, broadcast to x
 

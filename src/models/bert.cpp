@@ -95,9 +95,9 @@ Tensor BertLayer::self_attention(const Tensor& x, const BertAttentionMask& mask)
 }
 
 Tensor BertLayer::forward(const Tensor& x, const BertAttentionMask& mask) const {
-  Tensor a = attention_norm_(ops::add(attention_output_(self_attention(x, mask)), x));  // post-LN
-  Tensor h = ops::activation(intermediate_(a), act_);                                   // (B, T, 4C)
-  return output_norm_(ops::add(output_(h), a));                                         // (B, T, C)
+  Tensor a = attention_norm_(attention_output_(self_attention(x, mask)), x);  // post-LN: norm(out + x), one op
+  Tensor h = ops::activation(intermediate_(a), act_);                        // (B, T, 4C)
+  return output_norm_(output_(h), a);                                        // (B, T, C)
 }
 
 BertModel::BertModel(const Weights& w, const BertConfig& c, bool with_pooler)

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <set>
 
 #include "backends/backend.h"
@@ -89,6 +90,14 @@ std::vector<OpCase> cuda_extra_cases() {
   v.push_back({"cuda_layer_norm_block", OpId::layer_norm, {in({3, 2048}), in({2048}), in({2048})}, {.scalar = 1e-5}, 2});
   v.push_back({"cuda_layer_norm_f64", OpId::layer_norm, {in({3, 40}, f64), in({40}, f64), in({40}, f64)}, {.scalar = 1e-5}});
   v.push_back({"cuda_layer_norm_width1", OpId::layer_norm, {in({5, 1}), in({1}), in({1})}, {.scalar = 1e-5}});
+  // add_layer_norm: the fused warp kernel (vector and scalar loads, f32 weights on bf16) and the decomposition
+  // for what it declines (rows > 1024, f64, a strided residual).
+  v.push_back({"cuda_add_layer_norm_f16_768", OpId::add_layer_norm, {in({4, 9, 768}, f16), in({4, 9, 768}, f16), in({768}, f16), in({768}, f16)}, {.scalar = 1e-12}});
+  v.push_back({"cuda_add_layer_norm_bf16_f32_weights", OpId::add_layer_norm, {in({3, 5, 192}, bf16), in({3, 5, 192}, bf16), in({192}), in({192})}, {.scalar = 1e-12}});
+  v.push_back({"cuda_add_layer_norm_f32_odd", OpId::add_layer_norm, {in({6, 131}), in({6, 131}), in({131}), in({131})}, {.scalar = 1e-5}});
+  v.push_back({"cuda_add_layer_norm_decomposed_long", OpId::add_layer_norm, {in({3, 2048}), in({3, 2048}), in({2048}), in({2048})}, {.scalar = 1e-5}, 2});
+  v.push_back({"cuda_add_layer_norm_decomposed_f64", OpId::add_layer_norm, {in({3, 40}, f64), in({3, 40}, f64), in({40}, f64), in({40}, f64)}, {.scalar = 1e-5}});
+  v.push_back({"cuda_add_layer_norm_decomposed_strided", OpId::add_layer_norm, {in({7, 24}, f16), in({7, 24}, f16, T), in({24}, f16), in({24}, f16)}, {.scalar = 1e-5}});
   v.push_back({"cuda_rms_norm_f16_f32_weight", OpId::rms_norm, {in({2, 11, 768}, f16), in({768})}, {.scalar = 1e-5}});
   v.push_back({"cuda_rms_norm_bf16_1536", OpId::rms_norm, {in({4, 1536}, bf16), in({1536}, bf16)}, {.scalar = 1e-5}});
   v.push_back({"cuda_rms_norm_f32_sliced", OpId::rms_norm, {in({6, 24}, f32, S), in({24})}, {.scalar = 1e-6}});
@@ -191,6 +200,22 @@ void check_chain(DType dt, double tolerance) {
   EXPECT_LE(max_diff / max_ref, tolerance) << dtype_name(dt) << " chain";
 }
 }  // namespace
+
+// Note [Residual norm]: the fused kernel normalises the sum rounded to the dtype, so it equals add-then-layer_norm
+// on the device bit for bit (same row statistics, same order).
+TEST(CudaAddLayerNorm, EqualsAddThenLayerNormBitForBit) {
+  if (!cuda_is_available()) GTEST_SKIP() << cuda_unavailable_reason();
+  for (DType dt : {DType::f16, DType::bf16, DType::f32}) {
+    std::vector<Tensor> d;
+    for (auto spec : {in({8, 33, 768}, dt), in({8, 33, 768}, dt), in({768}, dt), in({768}, dt)})
+      d.push_back(make_input(spec, 5 + d.size()).to(kCuda));
+    ASSERT_NE(backends::cuda_kernel(ops::OpId::add_layer_norm, d, ops::Attrs{.scalar = 1e-12}), nullptr);
+    Tensor fused = ops::add_layer_norm(d[0], d[1], d[2], d[3], 1e-12).cpu();
+    Tensor twice = ops::layer_norm(ops::add(d[0], d[1]), d[2], d[3], 1e-12).cpu();
+    ASSERT_EQ(fused.nbytes(), twice.nbytes());
+    EXPECT_EQ(std::memcmp(fused.raw_data(), twice.raw_data(), fused.nbytes()), 0) << dtype_name(dt);
+  }
+}
 
 TEST(CudaOpChain, StaysOnTheDeviceF32) {
   if (!cuda_is_available()) GTEST_SKIP() << cuda_unavailable_reason();

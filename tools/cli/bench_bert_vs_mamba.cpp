@@ -168,7 +168,7 @@ bench::Row run_row(const models::SequenceClassifier& m, const ModelSpec& s, cons
                    const Args& a, Device dev, ProgressBar& bar, std::size_t& done, std::vector<std::string>& notes) {
   bool gpu = dev.type == DeviceType::cuda;
   std::size_t longest = longest_batch(b);
-  std::vector<std::string> key_ops = s.kind == "bert" ? std::vector<std::string>{"linear", "matmul", "softmax", "layer_norm"}
+  std::vector<std::string> key_ops = s.kind == "bert" ? std::vector<std::string>{"linear", "matmul", "softmax", "layer_norm", "add_layer_norm"}
                                                       : std::vector<std::string>{"selective_scan", "causal_conv1d", "linear", "matmul"};
   std::string traced = bench::traced_kernels([&] { classify_on(m, b.batches[longest], dev); }, key_ops);
   for (int w = gpu ? 0 : 1; w < a.warmup; ++w) {

@@ -193,7 +193,7 @@ void run_bench_classify(const BenchClassifyArgs& a) {
   std::vector<std::pair<std::string, std::string>> kernel_lines;  // {keys, "Tessera ... kernels: ..."}
   for (std::size_t i = 0; i < shapes.size(); ++i) {
     const models::Batch& batch = batches[i];
-    std::string kernels = bench::traced_kernels([&] { step(batch); }, {"linear", "matmul", "softmax", "layer_norm", "gelu"});
+    std::string kernels = bench::traced_kernels([&] { step(batch); }, {"linear", "matmul", "softmax", "layer_norm", "add_layer_norm", "gelu"});
     std::fprintf(stderr, "tessera bench: timing %s on %s (%d threads, >= %.1f s)...\n", keys[i].c_str(),
                  to_string(dev).c_str(), backends::cpu_threads(), a.run.min_time);
     backends::reset_host_fallbacks();

@@ -24,6 +24,10 @@ struct LayerNorm {
         bias(w.get_any({"bias", "beta"}, {channels}, Init::zeros)),
         eps(eps) {}
   Tensor operator()(const Tensor& x) const { return ops::layer_norm(x, weight, bias, eps); }
+  // layer_norm(x + residual) as one op (post-LN residual blocks).
+  Tensor operator()(const Tensor& x, const Tensor& residual) const {
+    return ops::add_layer_norm(x, residual, weight, bias, eps);
+  }
 };
 
 struct Embedding {

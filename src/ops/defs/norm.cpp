@@ -1,4 +1,4 @@
-// softmax, layer_norm, rms_norm and masked_fill (composites). References accumulate in f32 like PyTorch's
+// softmax, layer_norm, add_layer_norm, rms_norm and masked_fill (composites). References accumulate in f32 like PyTorch's
 // CPU kernels for low-precision inputs, then cast back to the input dtype.
 #include <cmath>
 #include <limits>
@@ -37,6 +37,18 @@ Tensor layer_norm_ref(Inputs in, const Attrs& a) {
   y = add(mul(y, cast(in[1], accumulation_dtype(in[0].dtype()))), cast(in[2], accumulation_dtype(in[0].dtype())));
   return cast(y, in[0].dtype());
 }
+// add_layer_norm(x, residual, weight, bias) = layer_norm(x + residual): the post-LN residual block of BERT-style
+// encoders as one op, so a backend can read both inputs once and skip writing the sum (Note [Residual norm]).
+// The sum is rounded to the dtype first, exactly as the two-op form computes it.
+TensorMeta add_layer_norm_infer(Metas in, const Attrs& a) {
+  TESSERA_CHECK(in[0].shape == in[1].shape, "add_layer_norm: residual {} must have the input's shape {}",
+                shape_str(in[1].shape), shape_str(in[0].shape));
+  TESSERA_CHECK(in[0].dtype == in[1].dtype, "add_layer_norm: residual is {}, the input {}; cast one of them",
+                dtype_name(in[1].dtype), dtype_name(in[0].dtype));
+  return layer_norm_infer(std::vector<TensorMeta>{in[0], in[2], in[3]}, a);
+}
+Tensor add_layer_norm_ref(Inputs in, const Attrs& a) { return layer_norm(add(in[0], in[1]), in[2], in[3], a.scalar); }
+
 Cost norm_cost(Metas in, const Attrs&, const TensorMeta& out) { return elementwise_cost(in, out, 8); }
 std::string eps_format(const Attrs& a) { return fmt::format("eps={}", a.scalar); }
 
@@ -79,6 +91,11 @@ const OpDef& def_layer_norm() {
                        .decompose = layer_norm_ref, .cost = norm_cost, .format_attrs = eps_format};
   return d;
 }
+const OpDef& def_add_layer_norm() {
+  static const OpDef d{.name = "add_layer_norm", .kind = OpKind::composite, .arity = 4, .infer = add_layer_norm_infer,
+                       .decompose = add_layer_norm_ref, .cost = norm_cost, .format_attrs = eps_format};
+  return d;
+}
 const OpDef& def_rms_norm() {
   static const OpDef d{.name = "rms_norm", .kind = OpKind::composite, .arity = 2, .infer = rms_norm_infer,
                        .decompose = rms_norm_ref, .cost = norm_cost, .format_attrs = eps_format};
@@ -97,6 +114,9 @@ Tensor softmax(const Tensor& x, int64_t axis) {
 }
 Tensor layer_norm(const Tensor& x, const Tensor& w, const Tensor& b, double eps) {
   return call(OpId::layer_norm, std::vector<Tensor>{x, w, b}, Attrs{.scalar = eps});
+}
+Tensor add_layer_norm(const Tensor& x, const Tensor& residual, const Tensor& w, const Tensor& b, double eps) {
+  return call(OpId::add_layer_norm, std::vector<Tensor>{x, residual, w, b}, Attrs{.scalar = eps});
 }
 Tensor rms_norm(const Tensor& x, const Tensor& w, double eps) {
   return call(OpId::rms_norm, std::vector<Tensor>{x, w}, Attrs{.scalar = eps});

@@ -34,14 +34,18 @@ struct NormParams {
   double eps;
 };
 
+// Note [Residual norm]: add_layer_norm reads the residual beside x in the same register pass and normalises their
+// sum rounded to T, which is what add-then-layer_norm computes; the sum is never written. BERT's post-LN blocks
+// save a (B, T, C) write and read and one launch per norm.
+//
 // Note [Norm kernels]: rows of at most 1024 contiguous elements (BERT's and Mamba's hidden sizes) are held in
 // registers by one warp, loaded VEC at a time with 16-byte loads when aligned; mean and variance are two
 // register passes (exact two-pass variance, as the CPU kernel). Longer rows, strided rows and f64 take a block
 // per row and re-read the row (L1/L2 hits).
 template <bool kLayer, class T, class W, int ELEMS, int VEC>
 __global__ void __launch_bounds__(kWarpRowsBlock)
-    norm_warp_kernel(NormParams p, const T* __restrict__ x, const W* __restrict__ w, const W* __restrict__ b,
-                     T* __restrict__ out, OffsetCalc<2> calc) {
+    norm_warp_kernel(NormParams p, const T* __restrict__ x, const T* __restrict__ res, const W* __restrict__ w,
+                     const W* __restrict__ b, T* __restrict__ out, OffsetCalc<2> calc) {
   const int lane = threadIdx.x & 31, warps = blockDim.x >> 5;
   const int n = (int)p.n;
   for (int64_t row = (int64_t)blockIdx.x * warps + (threadIdx.x >> 5); row < p.rows; row += (int64_t)gridDim.x * warps) {
@@ -56,6 +60,11 @@ __global__ void __launch_bounds__(kWarpRowsBlock)
       if (e < n) t = load_vec<VEC>(xr + e);
 #pragma unroll
       for (int j = 0; j < VEC; ++j) v[i * VEC + j] = e < n ? to_compute(t.v[j]) : 0.0f;
+      if (res != nullptr && e < n) {  // Note [Residual norm]
+        const Vec<T, VEC> u = load_vec<VEC>(res + o.v[1] + e);
+#pragma unroll
+        for (int j = 0; j < VEC; ++j) v[i * VEC + j] = round_as<T>(v[i * VEC + j] + to_compute(u.v[j]));
+      }
     }
     float mean = 0, r;
     if constexpr (kLayer) {
@@ -123,15 +132,15 @@ __global__ void __launch_bounds__(kBlock)
 }
 
 template <bool kLayer, class T, class W, int ELEMS>
-void launch_warp(const NormParams& p, const RowArgs& a, const W* w, const W* b) {
+void launch_warp(const NormParams& p, const RowArgs& a, const T* res, const W* w, const W* b) {
   constexpr int kVec = 16 / (int)sizeof(T) < ELEMS ? 16 / (int)sizeof(T) : ELEMS;
   const T* x = static_cast<const T*>(a.x);
   T* y = static_cast<T*>(a.out);
   const unsigned blocks = blocks_for(p.rows, kWarpRowsBlock / 32);
   if (a.aligned && p.n % kVec == 0)
-    norm_warp_kernel<kLayer, T, W, ELEMS, kVec><<<blocks, kWarpRowsBlock, 0, a.stream>>>(p, x, w, b, y, a.calc);
+    norm_warp_kernel<kLayer, T, W, ELEMS, kVec><<<blocks, kWarpRowsBlock, 0, a.stream>>>(p, x, res, w, b, y, a.calc);
   else
-    norm_warp_kernel<kLayer, T, W, ELEMS, 1><<<blocks, kWarpRowsBlock, 0, a.stream>>>(p, x, w, b, y, a.calc);
+    norm_warp_kernel<kLayer, T, W, ELEMS, 1><<<blocks, kWarpRowsBlock, 0, a.stream>>>(p, x, res, w, b, y, a.calc);
 }
 
 template <bool kLayer, class T, class W>
@@ -139,15 +148,17 @@ void launch_norm(const RowArgs& a, const NormWeights& nw) {
   const NormParams p{a.rows, a.n, a.in_stride, nw.w_stride, nw.b_stride, nw.eps};
   const W* w = static_cast<const W*>(nw.w);
   const W* b = kLayer ? static_cast<const W*>(nw.b) : w;
+  const T* res = static_cast<const T*>(nw.residual);
   if constexpr (!std::is_same_v<T, double>) {
     if (p.x_stride == 1 && p.n <= 1024) {
-      if (p.n <= 128) launch_warp<kLayer, T, W, 4>(p, a, w, b);
-      else if (p.n <= 256) launch_warp<kLayer, T, W, 8>(p, a, w, b);
-      else if (p.n <= 512) launch_warp<kLayer, T, W, 16>(p, a, w, b);
-      else launch_warp<kLayer, T, W, 32>(p, a, w, b);
+      if (p.n <= 128) launch_warp<kLayer, T, W, 4>(p, a, res, w, b);
+      else if (p.n <= 256) launch_warp<kLayer, T, W, 8>(p, a, res, w, b);
+      else if (p.n <= 512) launch_warp<kLayer, T, W, 16>(p, a, res, w, b);
+      else launch_warp<kLayer, T, W, 32>(p, a, res, w, b);
       return;
     }
   }
+  if (res != nullptr) return;  // unreachable: add_layer_norm_ok admits the warp kernel's rows only
   norm_block_kernel<kLayer, T, W><<<blocks_for(p.rows, 1), kBlock, 0, a.stream>>>(
       p, static_cast<const T*>(a.x), w, b, static_cast<T*>(a.out), a.calc);
 }

@@ -11,6 +11,7 @@ TESSERA_CUDA_KERNEL(k_max)         // reduce.cu
 TESSERA_CUDA_KERNEL(k_softmax)     // softmax.cu
 TESSERA_CUDA_KERNEL(k_layer_norm)  // norm.cu
 TESSERA_CUDA_KERNEL(k_rms_norm)    // norm.cu
+TESSERA_CUDA_KERNEL(k_add_layer_norm)  // norm.cu (Note [Residual norm])
 TESSERA_CUDA_KERNEL(k_gather)      // gather.cu
 TESSERA_CUDA_KERNEL(k_concat)      // cast_copy.cu
 #undef TESSERA_CUDA_KERNEL

@@ -32,6 +32,9 @@ void launch_softmax(DType dt, const RowArgs& a);              // softmax.cu: flo
 struct NormWeights {
   const void* w = nullptr;
   const void* b = nullptr;  // layer_norm only
+  // add_layer_norm: normalise x + residual (rounded to x's dtype). The residual has x's dtype and x's offsets
+  // (both contiguous); only the one-warp-per-row kernel takes it (rows <= 1024, not f64: reduce_table.cpp).
+  const void* residual = nullptr;
   int64_t w_stride = 1, b_stride = 1;
   bool same_dtype = true;
   double eps = 0;

@@ -28,14 +28,18 @@ RowArgs row_args(const Tensor& x, int64_t axis, const Tensor& out, bool out_has_
   return a;
 }
 
-template <bool kLayer>
+// in: (x, weight[, bias]), or (x, residual, weight, bias) for add_layer_norm (kResidual).
+template <bool kLayer, bool kResidual = false>
 void norm(std::string_view name, ops::Inputs in, const Tensor& out, const ops::Attrs& a) {
   const Tensor& x = in[0];
   if (out.numel() == 0) return;
+  const int wi = kResidual ? 2 : 1;  // index of the weight
   RowArgs r = row_args(x, x.dim() - 1, out, /*out_has_axis=*/true);
   if (r.n == 1) r.in_stride = 1;  // a 1-element row is contiguous whatever its stride
-  NormWeights w{.w = in[1].raw_data(), .b = kLayer ? in[2].raw_data() : nullptr, .w_stride = in[1].strides()[0],
-                .b_stride = kLayer ? in[2].strides()[0] : 0, .same_dtype = in[1].dtype() == x.dtype(),
+  if (kResidual) r.aligned = r.aligned && aligned16(in[1].raw_data());
+  NormWeights w{.w = in[wi].raw_data(), .b = kLayer ? in[wi + 1].raw_data() : nullptr,
+                .residual = kResidual ? in[1].raw_data() : nullptr, .w_stride = in[wi].strides()[0],
+                .b_stride = kLayer ? in[wi + 1].strides()[0] : 0, .same_dtype = in[wi].dtype() == x.dtype(),
                 .eps = a.scalar};
   if (kLayer) launch_layer_norm(x.dtype(), r, w);
   else launch_rms_norm(x.dtype(), r, w);
@@ -60,6 +64,9 @@ void k_softmax(ops::Inputs in, const Tensor& out, const ops::Attrs& a) {
 }
 void k_layer_norm(ops::Inputs in, const Tensor& out, const ops::Attrs& a) { norm<true>("cuda.layer_norm", in, out, a); }
 void k_rms_norm(ops::Inputs in, const Tensor& out, const ops::Attrs& a) { norm<false>("cuda.rms_norm", in, out, a); }
+void k_add_layer_norm(ops::Inputs in, const Tensor& out, const ops::Attrs& a) {
+  norm<true, true>("cuda.add_layer_norm", in, out, a);
+}
 
 // gather: rows of 16-byte units when the table is row-contiguous with 16-byte-aligned rows, else elements.
 void k_gather(ops::Inputs in, const Tensor& out, const ops::Attrs&) {

@@ -31,6 +31,13 @@ bool norm_ok(Inputs in, bool with_bias) {
 }
 bool layer_norm_ok(Inputs in, const Attrs&) { return norm_ok(in, /*with_bias=*/true); }
 bool rms_norm_ok(Inputs in, const Attrs&) { return norm_ok(in, /*with_bias=*/false); }
+// add_layer_norm: the fused kernel is the one-warp-per-row one (norm.cu): x and the residual contiguous, rows of
+// at most 1024, not f64; anything else runs the decomposition (add, then layer_norm).
+bool add_layer_norm_ok(Inputs in, const Attrs&) {
+  const Tensor &x = in[0], &res = in[1];
+  return norm_ok(std::vector<Tensor>{x, in[2], in[3]}, /*with_bias=*/true) && all_on_cuda(in) && x.is_contiguous() &&
+         res.is_contiguous() && x.dtype() != DType::f64 && x.shape().back() <= 1024;
+}
 bool gather_ok(Inputs in, const Attrs&) {
   const Tensor& ids = in[1];
   return all_on_cuda(in) && (int)collapse(ids.shape(), {ids.strides()}).shape.size() <= kMaxDims &&
@@ -54,6 +61,7 @@ const KernelEntry kTable[] = {
     {OpId::softmax, k_softmax, softmax_ok, "cuda.softmax"},
     {OpId::layer_norm, k_layer_norm, layer_norm_ok, "cuda.layer_norm"},
     {OpId::rms_norm, k_rms_norm, rms_norm_ok, "cuda.rms_norm"},
+    {OpId::add_layer_norm, k_add_layer_norm, add_layer_norm_ok, "cuda.add_layer_norm"},
     {OpId::gather, k_gather, gather_ok, "cuda.gather"},
     {OpId::concat, k_concat, concat_ok, "cuda.concat"},
 };
