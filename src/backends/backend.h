@@ -44,5 +44,10 @@ void reset_host_fallbacks();
 // Number of threads CPU kernels use (OpenMP); set once from the CLI or tests.
 int cpu_threads();
 void set_cpu_threads(int n);
+// Whether CPU kernels may use AVX-512 where the CPU has it (default true); tests turn it off to check the
+// baseline (AVX2) code path too (Note [CPU ISA dispatch] in src/backends/cpu/ssm.cpp).
+void set_cpu_avx512(bool allowed);
+// The instruction set of the CPU state-space kernels' inner loops this process runs: "avx512" or "avx2".
+const char* cpu_ssm_isa();
 
 }  // namespace tessera::backends

@@ -101,6 +101,7 @@ void run_bench_mamba(const BenchMambaArgs& a) {
   std::string kernels = bench::traced_kernels([&] { step(inputs.front()); },
                                               {"selective_scan", "causal_conv1d", "linear", "matmul", "rms_norm", "silu"});
   report.notes.push_back("Tessera kernels: " + kernels);
+  if (!gpu) report.notes.push_back(fmt::format("CPU scan/conv inner loops: {}", backends::cpu_ssm_isa()));
 
   std::string why;
   std::string python = bench::resolve_python_peer(a.run.peer, why);

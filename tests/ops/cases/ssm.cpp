@@ -1,5 +1,6 @@
 // Cases for causal_conv1d, selective_scan and selective_scan_state (Note [selective scan inputs] in
-// src/ops/defs/ssm.cpp): T in {1, 7, 64}, N in {8, 16}, with/without z and delta_bias, f32 and bf16, model layouts.
+// src/ops/defs/ssm.cpp): T in {1, 7, 64}, N in {8, 16}, with/without z and delta_bias, f32 and bf16, model layouts,
+// and odd sizes (several chunks, partial channel blocks, N not a multiple of 8).
 #include "ops/harness.h"
 
 namespace tessera::testing {
@@ -49,6 +50,19 @@ std::vector<OpCase> ssm_cases() {
                {in({1, C, 9}, f32, Layout::contiguous, Values::positive), in({1, C, 9}, f32, Layout::contiguous, Values::positive),
                 in({C, 8}, f32, Layout::contiguous, Values::negative), in({1, 8, 9}), in({1, 8, 9}), in({C})},
                flags(false, false, false, false), 4});
+  // Odd sizes for the tiled kernel (Note [scan loop order]): several chunks and a partial one (T 150), a partial
+  // channel block (C 37), state counts that are not a multiple of the state group (5, 12, 17), the model layout.
+  for (int64_t N : {5, 12, 17}) {
+    std::vector<InputSpec> ins{in({B, 37, 150}), in({B, 37, 150}), in({37, N}, f32, Layout::contiguous, Values::negative),
+                               in({B, N, 150}), in({B, N, 150}), in({37}), in({B, 37, 150}), in({37}), in({B, 37, N})};
+    v.push_back({fmt::format("selective_scan_C37_T150_N{}", N), OpId::selective_scan, ins, flags(true, true, true), 4});
+    v.push_back({fmt::format("selective_scan_state_C37_T150_N{}", N), OpId::selective_scan_state,
+                 {ins[0], ins[1], ins[2], ins[3], ins[7], ins[8]}, flags(false, true, true), 4});
+  }
+  v.push_back({"selective_scan_model_layout_T200", OpId::selective_scan,
+               {in({B, 48, 200}, f32, tr), in({B, 48, 200}, f32, tr), in({48, 16}, f32, Layout::contiguous, Values::negative),
+                in({B, 16, 200}, f32, tr), in({B, 16, 200}, f32, tr), in({48}), in({B, 48, 200}, f32, tr), in({48})},
+               flags(true, true, false), 4});
   v.push_back({"selective_scan_f64_reference", OpId::selective_scan,
                {in({1, 4, 6}, DType::f64), in({1, 4, 6}, DType::f64), in({4, 8}, DType::f64, Layout::contiguous, Values::negative),
                 in({1, 8, 6}, DType::f64), in({1, 8, 6}, DType::f64), in({4}, DType::f64)},
@@ -61,6 +75,8 @@ std::vector<OpCase> ssm_cases() {
       v.push_back({fmt::format("causal_conv1d_{}_T{}_no_bias", d, T), OpId::causal_conv1d, {in({B, C, T}, dt), in({C, 4}, dt)}});
     }
   v.push_back({"causal_conv1d_model_layout_K3", OpId::causal_conv1d, {in({3, 40, 70}, f32, tr), in({40, 3}), in({40})}});
+  v.push_back({"causal_conv1d_model_layout_T150", OpId::causal_conv1d, {in({2, 35, 150}, f32, tr), in({35, 4}), in({35})}});
+  v.push_back({"causal_conv1d_T150", OpId::causal_conv1d, {in({2, 48, 150}), in({48, 4}), in({48})}});
   v.push_back({"causal_conv1d_K1", OpId::causal_conv1d, {in({1, 5, 6}), in({5, 1}), in({5})}});
   v.push_back({"causal_conv1d_K_longer_than_T", OpId::causal_conv1d, {in({2, 17, 3}), in({17, 6}), in({17})}});
   v.push_back({"causal_conv1d_sliced_input", OpId::causal_conv1d, {in({2, 18, 9}, f32, Layout::sliced), in({18, 4}), in({18})}});
