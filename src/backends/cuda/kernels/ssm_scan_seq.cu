@@ -1,5 +1,6 @@
-// selective_scan and selective_scan_state on CUDA for many (batch, channel) pairs: one thread per pair holding all
-// N <= 16 states in registers, walking time in order over chunks staged in shared memory (Note [sequential scan]).
+// selective_scan and selective_scan_state on CUDA for many (batch, channel) pairs: two threads per pair, each
+// holding half of the N <= 16 states in registers, walking time in order over chunks staged in shared memory
+// (Note [sequential scan]).
 // The chunked and decode kernels, and the choice between the three, are in ssm_scan.cu.
 #include "backends/cuda/kernels/ssm_common.cuh"
 
@@ -9,9 +10,12 @@ namespace {
 
 // ---------------------------------------------------------------------------------------------------------
 // Note [sequential scan]
-// A block owns kThreads consecutive channels of one batch row, one thread per channel; the thread keeps the
-// channel's states h[0..N) and A[c, :]·log2(e) in registers, so a step is, per state, one ex2 and two FMAs —
-// no shuffles, no replay — and the steps of a pair are done in order, like the CPU reference. Time runs in
+// A block owns kChannels consecutive channels of one batch row, kSplit = 2 adjacent lanes per channel; each lane
+// keeps half of the channel's states h[0..N) and A[c, :]·log2(e) in registers, so a step is, per state, one ex2
+// and two FMAs, plus one shuffle that adds the two halves of y_t; the steps of a pair are done in order, like the
+// CPU reference. Splitting the states (rather than one thread holding all 16) halves each thread's dependent
+// chain per step and its registers, so twice the threads run at a higher occupancy: mamba-130m's 32 × 1536
+// channel pairs fill the GPU in about one wave instead of 1.45. Time runs in
 // chunks of kSteps: the block stages u, delta (and z) of its channels as [step][channel] f32 tiles and the batch
 // row's B (and C) as [step][state] tiles, each read along its source's contiguous dim (channels for the model's
 // transposed delta and z, steps for u, states for B and C) so every layout loads coalesced; a thread then reads
@@ -21,12 +25,15 @@ namespace {
 // exp(Δ·A) = ex2(Δ·(A·log2 e)) with the hardware approximation (2 ulp; flushes results below 2^-126 to zero,
 // which only drops a state's contribution that is already below f32 resolution).
 // ---------------------------------------------------------------------------------------------------------
-constexpr int kThreads = 64;                     // channels (threads) per block
+constexpr int kChannels = 64;                    // channels per block
+constexpr int kSplit = 2;                        // lanes per channel (Note [sequential scan])
+constexpr int kThreads = kChannels * kSplit;     // threads per block
 constexpr int kSteps = 32;                       // steps per staged chunk
-constexpr int kMaxN = (int)kSeqMaxState;         // states per thread
-constexpr int kLd = kThreads + 1;                // row stride of the [step][channel] tiles (odd: no bank conflicts)
+constexpr int kMaxN = (int)kSeqMaxState;         // states per channel
+constexpr int kHalfN = kMaxN / kSplit;           // states per thread
+constexpr int kLd = kChannels + 1;               // row stride of the [step][channel] tiles (odd: no bank conflicts)
 constexpr int kLdState = kMaxN + 4;              // row stride of the [step][state] tiles (float4-aligned)
-constexpr int kMinBlocks = 8;                    // resident blocks per SM the registers must allow (<= 128 each)
+constexpr int kMinBlocks = 6;                    // resident blocks per SM the registers must allow (<= 85 each)
 constexpr int kParts = 4;                        // partial sums of y_t = Σ_n C_t[n]·h[n]
 constexpr float kLog2e = 1.4426950408889634f;
 
@@ -88,10 +95,10 @@ __device__ __forceinline__ void stage(float* dst, const E* src, int64_t s_r, int
   else stage_dir<kRows, kLdDst, false>(dst, src, s_r, s_t, rows, steps);
 }
 
-// The kMaxN values of a [step][state] tile row (16-byte aligned).
-__device__ __forceinline__ void read_states(const float* row, float (&v)[kMaxN]) {
+// The kHalfN values of a [step][state] tile row from `row` (16-byte aligned).
+__device__ __forceinline__ void read_states(const float* row, float (&v)[kHalfN]) {
 #pragma unroll
-  for (int j = 0; j < kMaxN; j += 4) {
+  for (int j = 0; j < kHalfN; j += 4) {
     float4 q = *reinterpret_cast<const float4*>(row + j);
     v[j] = q.x;
     v[j + 1] = q.y;
@@ -111,18 +118,20 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) scan_sequential(ScanPara
 
   const int N = kAllN ? kMaxN : p.N;
   const int tid = (int)threadIdx.x;
-  const int64_t b = blockIdx.y, c0 = (int64_t)blockIdx.x * kThreads, c = c0 + tid;
-  const int rows = (int)min((int64_t)kThreads, p.channels - c0);
+  const int ci = tid / kSplit, half = tid % kSplit, n0 = half * kHalfN;  // channel in the block, its states
+  const int64_t b = blockIdx.y, c0 = (int64_t)blockIdx.x * kChannels, c = c0 + ci;
+  const int rows = (int)min((int64_t)kChannels, p.channels - c0);
   const bool active = c < p.channels;
   const bool gated = kY && p.z.data != nullptr;
 
   // Step 1: this channel's A·log2(e), initial state (or zeros), D and delta bias.
-  float a2[kMaxN], h[kMaxN];
+  float a2[kHalfN], h[kHalfN];
 #pragma unroll
-  for (int n = 0; n < kMaxN; ++n) {
+  for (int j = 0; j < kHalfN; ++j) {
+    const int n = n0 + j;
     const bool own = active && (kAllN || n < N);
-    a2[n] = own ? load(p.A.data, c * p.A.s0 + n * p.A.s1, p.A.type) * kLog2e : 0.0f;
-    h[n] = own && p.h0.data ? load(p.h0.data, b * p.h0.s0 + c * p.h0.s1 + n * p.h0.s2, p.h0.type) : 0.0f;
+    a2[j] = own ? load(p.A.data, c * p.A.s0 + n * p.A.s1, p.A.type) * kLog2e : 0.0f;
+    h[j] = own && p.h0.data ? load(p.h0.data, b * p.h0.s0 + c * p.h0.s1 + n * p.h0.s2, p.h0.type) : 0.0f;
   }
   const float d_skip = kY && active ? load(p.D.data, c * p.D.s0, p.D.type) : 0.0f;
   const float dt_bias = active && p.bias.data ? load(p.bias.data, c * p.bias.s0, p.bias.type) : 0.0f;
@@ -137,53 +146,59 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) scan_sequential(ScanPara
     const int steps = (int)min((int64_t)kSteps, p.T - t0);
     // Step 2: stage the chunk (after the previous chunk's y is written out).
     __syncthreads();
-    stage<kThreads, kLd>(sU, u + t0 * p.u.s2, p.u.s1, p.u.s2, rows, steps);
-    stage<kThreads, kLd>(sDt, delta + t0 * p.delta.s2, p.delta.s1, p.delta.s2, rows, steps);
-    if (gated) stage<kThreads, kLd>(sZ, z + t0 * p.z.s2, p.z.s1, p.z.s2, rows, steps);
+    stage<kChannels, kLd>(sU, u + t0 * p.u.s2, p.u.s1, p.u.s2, rows, steps);
+    stage<kChannels, kLd>(sDt, delta + t0 * p.delta.s2, p.delta.s1, p.delta.s2, rows, steps);
+    if (gated) stage<kChannels, kLd>(sZ, z + t0 * p.z.s2, p.z.s1, p.z.s2, rows, steps);
     stage<kMaxN, kLdState>(sB, Bm + t0 * p.Bm.s2, p.Bm.s1, p.Bm.s2, N, steps);
     if (kY) stage<kMaxN, kLdState>(sC, Cm + t0 * p.Cm.s2, p.Cm.s1, p.Cm.s2, N, steps);
     __syncthreads();
 
     // Step 3: Δ = softplus(delta + bias) and the gate SiLU(z) (1 without z) of this thread's column, every step
     // at once: branch-free and independent, they pipeline instead of lengthening each step of the recurrence.
-    float* dcol = sDt + tid;
+    // The two lanes of a channel take alternate steps of its column; they are adjacent lanes of one warp, so a
+    // warp barrier orders these writes before step 4 reads them.
+    float* dcol = sDt + ci;
     if (p.softplus) {
-#pragma unroll 8
-      for (int t = 0; t < kSteps; ++t) dcol[t * kLd] = softplus_smooth(dcol[t * kLd] + dt_bias);
+#pragma unroll 4
+      for (int t = half; t < kSteps; t += kSplit) dcol[t * kLd] = softplus_smooth(dcol[t * kLd] + dt_bias);
     } else {
-#pragma unroll 8
-      for (int t = 0; t < kSteps; ++t) dcol[t * kLd] += dt_bias;
+#pragma unroll 4
+      for (int t = half; t < kSteps; t += kSplit) dcol[t * kLd] += dt_bias;
     }
     if (kY) {
-      float* zcol = sZ + tid;
+      float* zcol = sZ + ci;
       if (gated) {
-#pragma unroll 8
-        for (int t = 0; t < kSteps; ++t) zcol[t * kLd] = silu_fast(zcol[t * kLd]);
+#pragma unroll 4
+        for (int t = half; t < kSteps; t += kSplit) zcol[t * kLd] = silu_fast(zcol[t * kLd]);
       } else {
-#pragma unroll 8
-        for (int t = 0; t < kSteps; ++t) zcol[t * kLd] = 1.0f;
+#pragma unroll 4
+        for (int t = half; t < kSteps; t += kSplit) zcol[t * kLd] = 1.0f;
       }
     }
+    __syncwarp();
 
     // Step 4: the recurrence over the chunk's steps, y_t into the u tile; y sums the states in kParts partial
     // sums (shorter dependency chains).
 #pragma unroll 2
     for (int t = 0; t < steps; ++t) {
-      const float x = sU[t * kLd + tid], dt = sDt[t * kLd + tid];
+      const float x = sU[t * kLd + ci], dt = sDt[t * kLd + ci];
       const float du = dt * x;
-      float bn[kMaxN], cn[kMaxN];
-      read_states(sB + t * kLdState, bn);
-      if (kY) read_states(sC + t * kLdState, cn);
+      float bn[kHalfN], cn[kHalfN];
+      read_states(sB + t * kLdState + n0, bn);
+      if (kY) read_states(sC + t * kLdState + n0, cn);
       float part[kParts] = {};
 #pragma unroll
-      for (int n = 0; n < kMaxN; ++n) {
-        if (kAllN || n < N) {
-          h[n] = fmaf(ex2_approx(dt * a2[n]), h[n], du * bn[n]);
-          if (kY) part[n % kParts] = fmaf(cn[n], h[n], part[n % kParts]);
+      for (int j = 0; j < kHalfN; ++j) {
+        if (kAllN || n0 + j < N) {
+          h[j] = fmaf(ex2_approx(dt * a2[j]), h[j], du * bn[j]);
+          if (kY) part[j % kParts] = fmaf(cn[j], h[j], part[j % kParts]);
         }
       }
       if (kY) {
-        sU[t * kLd + tid] = fmaf(d_skip, x, (part[0] + part[1]) + (part[2] + part[3])) * sZ[t * kLd + tid];
+        // Both lanes read x (above) before either passes the shuffle, so lane 0 may overwrite it with y.
+        float y = (part[0] + part[1]) + (part[2] + part[3]);
+        y += __shfl_xor_sync(0xffffffffu, y, 1);
+        if (half == 0) sU[t * kLd + ci] = fmaf(d_skip, x, y) * sZ[t * kLd + ci];
       }
     }
 
@@ -192,7 +207,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) scan_sequential(ScanPara
       __syncthreads();
       E* out = static_cast<E*>(p.out) + (b * p.channels + c0) * p.T + t0;
 #pragma unroll 4
-      for (int k = 0; k < kSteps; ++k) {
+      for (int k = 0; k < kChannels * kSteps / kThreads; ++k) {
         const int i = tid + k * kThreads, r = i / kSteps, t = i % kSteps;
         if (r < rows && t < steps) out[r * p.T + t] = from_f32<E>(sU[t * kLd + r]);
       }
@@ -203,14 +218,14 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) scan_sequential(ScanPara
   if (!kY && active) {
     float* o = static_cast<float*>(p.out) + (b * p.channels + c) * N;
 #pragma unroll
-    for (int n = 0; n < kMaxN; ++n)
-      if (kAllN || n < N) o[n] = h[n];
+    for (int j = 0; j < kHalfN; ++j)
+      if (kAllN || n0 + j < N) o[n0 + j] = h[j];
   }
 }
 
 template <class E>
 cudaError_t launch_typed(const ScanParams& p, bool with_y, cudaStream_t stream) {
-  dim3 grid((unsigned)((p.channels + kThreads - 1) / kThreads), (unsigned)p.batch);
+  dim3 grid((unsigned)((p.channels + kChannels - 1) / kChannels), (unsigned)p.batch);
   const bool all_n = p.N == kMaxN;
   if (with_y && all_n) scan_sequential<true, true, E><<<grid, kThreads, 0, stream>>>(p);
   else if (with_y) scan_sequential<true, false, E><<<grid, kThreads, 0, stream>>>(p);
