@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 VAL_SIZE = 2500  # held out of the 25k train reviews for validation and model selection
 
@@ -210,3 +211,56 @@ def load_checkpoint(model, path):
     missing, unexpected = model.load_state_dict(sd, strict=False)
     assert not unexpected, f"{path}: unexpected keys {unexpected[:5]}"
     return missing
+
+
+# --- The steps both recipes share -------------------------------------------------------------------------------
+def autocast(dev):
+    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=dev == "cuda")
+
+
+def optimizer_step(loss, model, opt):
+    """Backward, gradient clipping at norm 1, the update, gradients cleared."""
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+    opt.zero_grad(set_to_none=True)
+
+
+@torch.no_grad()
+def accuracy(logits_of, model, bank, labels, pad_id, dev, bs):
+    """Accuracy of `logits_of(model, ids, mask)` on every text of `bank` (length-sorted batches of `bs`)."""
+    model.eval()
+    correct = 0
+    order = sorted(range(len(bank)), key=lambda i: bank.lengths[i])
+    for i in range(0, len(order), bs):
+        idx = order[i:i + bs]
+        ids, mask = bank.batch(idx, pad_id)
+        with autocast(dev):
+            logits = logits_of(model, ids, mask)
+        correct += (logits.argmax(-1) == labels[idx]).sum().item()
+    model.train()
+    return correct / len(bank)
+
+
+def finetune(model, logits_of, args, log, dev, bank, y_train, val_bank, y_val, pad_id, eval_bs):
+    """Classification fine-tuning (cross-entropy, AdamW, the "ft" Phase of args.ft_epochs / ft_minutes / ft_lr),
+    validated args.evals_per_epoch times an epoch; loads the best validation checkpoint into `model` and returns
+    its accuracy."""
+    opt = adamw(model.parameters(), args.ft_lr, dev)
+    phase = Phase("ft", log, opt, bank.lengths, args.batch_size, args.ft_epochs, args.ft_minutes, args.ft_lr, 100,
+                  args.seed * 7)
+    every = max(1, phase.steps_per_epoch // args.evals_per_epoch)
+    best, best_state = -1.0, None
+    for step, b in phase:
+        ids, mask = bank.batch(b, pad_id)
+        with autocast(dev):
+            loss = F.cross_entropy(logits_of(model, ids, mask).float(), y_train[b])
+        optimizer_step(loss, model, opt)
+        if (step + 1) % every == 0 or step + 1 == phase.total:
+            acc = accuracy(logits_of, model, val_bank, y_val, pad_id, dev, eval_bs)
+            log(event="finetune", step=step + 1, total=phase.total, loss=round(loss.item(), 4), val_accuracy=acc,
+                **phase.rate())
+            if acc > best:
+                best, best_state = acc, {k: v.detach().clone() for k, v in model.state_dict().items()}
+    model.load_state_dict(best_state)
+    return best

@@ -34,19 +34,8 @@ def mask_tokens(ids, special, vocab_size, gen, p=0.15):
     return ids, labels
 
 
-@torch.no_grad()
-def accuracy(model, bank, labels, dev, bs=256):
-    model.eval()
-    correct = 0
-    order = sorted(range(len(bank)), key=lambda i: bank.lengths[i])
-    for i in range(0, len(order), bs):
-        idx = order[i:i + bs]
-        ids, mask = bank.batch(idx, 0)
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=dev == "cuda"):
-            logits = model(input_ids=ids, attention_mask=mask).logits
-        correct += (logits.argmax(-1) == labels[idx]).sum().item()
-    model.train()
-    return correct / len(bank)
+def bert_logits(model, ids, mask):
+    return model(input_ids=ids, attention_mask=mask).logits
 
 
 def main():
@@ -107,15 +96,12 @@ def main():
             ids, mask = bank.batch(b, 0)
             special = (ids == 101) | (ids == 102) | (mask == 0)
             masked, labels = mask_tokens(ids, special, tok.vocab_size, gen)
-            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=dev == "cuda"):
+            with common.autocast(dev):
                 h = mlm.bert(input_ids=masked, attention_mask=mask).last_hidden_state
                 sel = labels != -100
                 logits = mlm.cls(h[sel])
             loss = F.cross_entropy(logits.float(), labels[sel])
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(mlm.parameters(), 1.0)
-            opt.step()
-            opt.zero_grad(set_to_none=True)
+            common.optimizer_step(loss, mlm, opt)
             if step % 200 == 0:
                 log(event="mlm", step=step, total=phase.total, loss=round(loss.item(), 4), **phase.rate())
         log(event="mlm_done", steps=phase.steps, epochs=round(phase.steps / phase.steps_per_epoch, 2), **phase.rate())
@@ -127,28 +113,9 @@ def main():
     model = BertForSequenceClassification(cfg).to(dev)
     model.bert.load_state_dict(mlm.bert.state_dict(), strict=False)
     del mlm
-    opt = common.adamw(model.parameters(), args.ft_lr, dev)
-    phase = common.Phase("ft", log, opt, bank.lengths, args.batch_size, args.ft_epochs, args.ft_minutes, args.ft_lr,
-                         100, args.seed * 7)
-    every = max(1, phase.steps_per_epoch // args.evals_per_epoch)
-    best, best_state = -1.0, None
-    for step, b in phase:
-        ids, mask = bank.batch(b, 0)
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=dev == "cuda"):
-            loss = F.cross_entropy(model(input_ids=ids, attention_mask=mask).logits.float(), y_train[b])
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        opt.zero_grad(set_to_none=True)
-        if (step + 1) % every == 0 or step + 1 == phase.total:
-            acc = accuracy(model, val_bank, y_val, dev)
-            log(event="finetune", step=step + 1, total=phase.total, loss=round(loss.item(), 4), val_accuracy=acc,
-                **phase.rate())
-            if acc > best:
-                best, best_state = acc, {k: v.detach().clone() for k, v in model.state_dict().items()}
+    best = common.finetune(model, bert_logits, args, log, dev, bank, y_train, val_bank, y_val, pad_id=0, eval_bs=256)
 
     # 3. Save the selected checkpoint (f16) with the tokenizer files.
-    model.load_state_dict(best_state)
     os.makedirs(args.out, exist_ok=True)
     model.config.dtype = "float16"
     model.config.to_json_file(os.path.join(args.out, "config.json"))

@@ -13,27 +13,11 @@ import os
 import shutil
 
 import torch
-import torch.nn.functional as F
 from transformers import MambaForCausalLM, PreTrainedTokenizerFast
 
 import common
 import fast_mamba
 import mamba_layout
-
-
-@torch.no_grad()
-def accuracy(model, bank, labels, dev, bs=128):
-    model.eval()
-    correct = 0
-    order = sorted(range(len(bank)), key=lambda i: bank.lengths[i])
-    for i in range(0, len(order), bs):
-        idx = order[i:i + bs]
-        ids, mask = bank.batch(idx, PAD)
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=dev == "cuda"):
-            logits = model(ids, mask)
-        correct += (logits.argmax(-1) == labels[idx]).sum().item()
-    model.train()
-    return correct / len(bank)
 
 
 PAD = 0  # <|endoftext|>; right padding, masked out of the loss and of the mean
@@ -95,12 +79,9 @@ def main():
                              args.lm_lr, 200, args.seed)
         for step, b in phase:
             ids, mask = bank.batch(b, PAD)
-            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=dev == "cuda"):
+            with common.autocast(dev):
                 loss = lm(input_ids=ids, labels=ids.masked_fill(mask == 0, -100)).loss
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(lm.parameters(), 1.0)
-            opt.step()
-            opt.zero_grad(set_to_none=True)
+            common.optimizer_step(loss, lm, opt)
             if step % 100 == 0:
                 log(event="lm", step=step, total=phase.total, loss=round(loss.item(), 4), **phase.rate())
         log(event="lm_done", steps=phase.steps, epochs=round(phase.steps / phase.steps_per_epoch, 2), **phase.rate())
@@ -115,27 +96,8 @@ def main():
     if args.fast_scan:
         log(event="fast_scan", phase="finetune", mixers_patched=fast_mamba.patch_mamba(model, chunk=args.scan_chunk))
     del lm
-    opt = common.adamw(model.parameters(), args.ft_lr, dev)
-    phase = common.Phase("ft", log, opt, bank.lengths, args.batch_size, args.ft_epochs, args.ft_minutes, args.ft_lr,
-                         100, args.seed * 7)
-    every = max(1, phase.steps_per_epoch // args.evals_per_epoch)
-    best, best_state = -1.0, None
-    for step, b in phase:
-        ids, mask = bank.batch(b, PAD)
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=dev == "cuda"):
-            loss = F.cross_entropy(model(ids, mask).float(), y_train[b])
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        opt.zero_grad(set_to_none=True)
-        if (step + 1) % every == 0 or step + 1 == phase.total:
-            acc = accuracy(model, val_bank, y_val, dev)
-            log(event="finetune", step=step + 1, total=phase.total, loss=round(loss.item(), 4), val_accuracy=acc,
-                **phase.rate())
-            if acc > best:
-                best, best_state = acc, {k: v.detach().clone() for k, v in model.state_dict().items()}
-
-    model.load_state_dict(best_state)
+    best = common.finetune(model, lambda m, ids, mask: m(ids, mask), args, log, dev, bank, y_train, val_bank, y_val,
+                           pad_id=PAD, eval_bs=128)
     mamba_layout.save_layout(model, args.out, vocab_size, pad_multiple, {0: "NEGATIVE", 1: "POSITIVE"})
     shutil.copy(args.tokenizer, os.path.join(args.out, "tokenizer.json"))
     log(event="saved", best_val_accuracy=best, out=args.out)
