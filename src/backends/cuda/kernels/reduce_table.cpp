@@ -20,23 +20,22 @@ bool reduce_ok(Inputs in, const Attrs& a) {
 bool softmax_ok(Inputs in, const Attrs& a) {
   return all_on_cuda(in) && floating(in[0]) && row_layout_ok(row_layout(in[0], a.axis, /*out_has_axis=*/true));
 }
-// Norms: the weight (and bias) in the input's dtype or f32; other mixes run the decomposition.
-bool norm_ok(Inputs in, bool with_bias) {
-  const Tensor& x = in[0];
-  if (!all_on_cuda(in) || !floating(x) || x.dim() < 1) return false;
-  DType w = in[1].dtype();
-  if (w != x.dtype() && w != DType::f32) return false;
-  if (with_bias && in[2].dtype() != w) return false;
+// Norms (inputs on the device already checked): the weight (and bias) in the input's dtype or f32; other mixes
+// run the decomposition.
+bool norm_ok(const Tensor& x, const Tensor& w, const Tensor* bias) {
+  if (!floating(x) || x.dim() < 1) return false;
+  if (w.dtype() != x.dtype() && w.dtype() != DType::f32) return false;
+  if (bias && bias->dtype() != w.dtype()) return false;
   return row_layout_ok(row_layout(x, x.dim() - 1, /*out_has_axis=*/true));
 }
-bool layer_norm_ok(Inputs in, const Attrs&) { return norm_ok(in, /*with_bias=*/true); }
-bool rms_norm_ok(Inputs in, const Attrs&) { return norm_ok(in, /*with_bias=*/false); }
+bool layer_norm_ok(Inputs in, const Attrs&) { return all_on_cuda(in) && norm_ok(in[0], in[1], &in[2]); }
+bool rms_norm_ok(Inputs in, const Attrs&) { return all_on_cuda(in) && norm_ok(in[0], in[1], nullptr); }
 // add_layer_norm: the fused kernel is the one-warp-per-row one (norm.cu): x and the residual contiguous, rows of
 // at most 1024, not f64; anything else runs the decomposition (add, then layer_norm).
 bool add_layer_norm_ok(Inputs in, const Attrs&) {
   const Tensor &x = in[0], &res = in[1];
-  return norm_ok(std::vector<Tensor>{x, in[2], in[3]}, /*with_bias=*/true) && all_on_cuda(in) && x.is_contiguous() &&
-         res.is_contiguous() && x.dtype() != DType::f64 && x.shape().back() <= 1024;
+  return all_on_cuda(in) && norm_ok(x, in[2], &in[3]) && x.is_contiguous() && res.is_contiguous() &&
+         x.dtype() != DType::f64 && x.shape().back() <= 1024;
 }
 bool gather_ok(Inputs in, const Attrs&) {
   const Tensor& ids = in[1];
