@@ -71,6 +71,9 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias);  // x 
 // Depthwise causal conv: y[b,c,t] = bias[c] + Σ_k weight[c,k]·x[b,c,t-K+1+k] (zeros before t=0), i.e. PyTorch's
 // conv1d(x, weight, bias, padding=K-1, groups=C)[..., :T]. x (B, C, T); weight (C, 1, K) or (C, K); bias (C) optional.
 Tensor causal_conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias = {});
+// silu(causal_conv1d(x, weight, bias)): Mamba's conv and its activation in one op (causal-conv1d's
+// activation="silu"); the conv output is rounded to x's dtype before the SiLU, exactly as the two ops.
+Tensor causal_conv1d_silu(const Tensor& x, const Tensor& weight, const Tensor& bias = {});
 struct SelectiveScanOptions {
   Tensor z;                    // (B, C, T) gate: y·SiLU(z); optional
   Tensor delta_bias;           // (C) added to delta before softplus; optional

@@ -25,7 +25,7 @@ std::string_view mask_kind_name(MaskKind m) {
 bool is_capturing() {
   ops::OpObserver* observer = ops::set_op_observer(nullptr);
   ops::set_op_observer(observer);
-  return observer != nullptr;
+  return observer != nullptr && observer->records_graph();
 }
 
 }  // namespace

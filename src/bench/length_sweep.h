@@ -35,6 +35,7 @@ class KernelTrace final : public ops::OpObserver {
   KernelTrace(const KernelTrace&) = delete;
   KernelTrace& operator=(const KernelTrace&) = delete;
   void on_op(ops::OpId id, ops::Inputs in, const ops::Attrs& a, const Tensor& out) override;
+  bool records_graph() const override { return false; }  // watches an eager run: sdpa keeps its fused backends
   const std::map<std::string, std::set<std::string>>& kernels() const { return kernels_; }
   std::string kernel_of(const std::string& op) const;  // "cpu.selective_scan", "reference", "" if the op never ran
   std::string summary() const;                         // "matmul: cpu.gemm_f32; softmax: reference; ..."

@@ -60,7 +60,7 @@ std::string OpProfile::to_markdown() const {
                       e.calls / it, gf);
   }
   md += fmt::format("| total | {:.2f} | 100 | | |\n\nMinimum per op over {} passes; the time since the previous op is "
-                    "charged to each op.\n", total / it, passes_);
+                    "charged to each op (sdpa's fused attention kernels are not ops: their time lands on the op after them).\n", total / it, passes_);
   return md;
 }
 

@@ -26,6 +26,7 @@ class OpProfile final : public ops::OpObserver {
   OpProfile& operator=(const OpProfile&) = delete;
 
   void on_op(ops::OpId id, ops::Inputs in, const ops::Attrs& a, const Tensor& out) override;
+  bool records_graph() const override { return false; }  // watches an eager run: sdpa keeps its fused backends
   void restart_clock() { last_ = Clock::now(); }  // call before each timed forward
   // Ends one pass: each op's time becomes the minimum over passes so far (robust to other load on the host).
   void end_pass();

@@ -153,7 +153,9 @@ Tensor MambaMixer::forward(const Tensor& x, MambaLayerCache* cache) const {
                                      : ops::concat(std::vector<Tensor>{Tensor::zeros({B, I, kernel_ - T}, x.dtype(), x.device()),
                                                                        ops::contiguous(u_in)}, 2);  // (B, I, K)
   }
-  Tensor u = ops::activation(ops::causal_conv1d(u_in, conv_weight_, conv_bias_), act_);  // (B, I, T)
+  // SiLU (every Mamba checkpoint's hidden_act) as one op with the conv, which a backend may fuse.
+  Tensor u = act_ == "silu" ? ops::causal_conv1d_silu(u_in, conv_weight_, conv_bias_)
+                            : ops::activation(ops::causal_conv1d(u_in, conv_weight_, conv_bias_), act_);  // (B, I, T)
   Tensor dbc = ops::matmul(ops::transpose(u, 1, 2), ops::transpose(x_proj_.weight, 0, 1));  // (B, T, R + 2N)
   Tensor dt = ops::matmul(ops::slice(dbc, 2, 0, R), ops::transpose(dt_proj_.weight, 0, 1));  // (B, T, I), bias in the scan
   Tensor delta = ops::transpose(dt, 1, 2);                               // (B, I, T) view
@@ -198,7 +200,10 @@ Tensor MambaBlock::forward(const Tensor& h, MambaLayerCache* cache, bool step) c
   x = rms_norm_ ? ops::rms_norm(x, norm_weight_, eps_) : ops::layer_norm(x, norm_weight_, norm_bias_, eps_);
   Tensor residual = residual_in_fp32_ ? ops::cast(h, DType::f32) : h;
   Tensor m = step ? mixer_.step(x, *cache) : mixer_.forward(x, cache);
-  return ops::add(residual, ops::cast(m, residual.dtype()));  // (B, T, C)
+  // The f32 residual plus the mixer's f16/bf16 output: one mixed-dtype add (Note [Float promotion]), which equals
+  // transformers' `residual + hidden_states` (torch promotes the same way) without a cast kernel.
+  if (residual.dtype() == DType::f32) return ops::add(residual, m);  // (B, T, C) f32
+  return ops::add(residual, ops::cast(m, residual.dtype()));         // (B, T, C)
 }
 
 MambaModel::MambaModel(const Weights& w, const MambaConfig& c) : config_(c) {

@@ -84,6 +84,10 @@ class OpObserver {
  public:
   virtual ~OpObserver() = default;
   virtual void on_op(OpId id, Inputs in, const Attrs& a, const Tensor& out) = 0;
+  // True when the ops are being recorded to run later (graph capture): then code that would run work outside
+  // the op table (sdpa's fused backends) must express it as ops instead. Observers that only watch an eager run
+  // (profilers, kernel traces) return false, so what they watch is what runs unobserved.
+  virtual bool records_graph() const { return true; }
 };
 OpObserver* set_op_observer(OpObserver* observer);  // returns the previous one (thread-local)
 

@@ -217,6 +217,34 @@ TEST(CudaAddLayerNorm, EqualsAddThenLayerNormBitForBit) {
   }
 }
 
+// Note [Float promotion]: an f32 tensor plus an f16/bf16 one is one kernel, equal to casting first.
+TEST(CudaMixedAdd, EqualsCastThenAddBitForBit) {
+  if (!cuda_is_available()) GTEST_SKIP() << cuda_unavailable_reason();
+  for (DType narrow : {DType::f16, DType::bf16}) {
+    Tensor a = make_input(in({8, 33, 768}), 3).to(kCuda), b = make_input(in({8, 33, 768}, narrow), 4).to(kCuda);
+    ASSERT_NE(backends::cuda_kernel(ops::OpId::add, std::vector<Tensor>{a, b}, ops::Attrs{}), nullptr);
+    Tensor mixed = ops::add(a, b).cpu(), cast = ops::add(a, ops::cast(b, DType::f32)).cpu();
+    ASSERT_EQ(mixed.dtype(), DType::f32);
+    EXPECT_EQ(std::memcmp(mixed.raw_data(), cast.raw_data(), mixed.nbytes()), 0) << dtype_name(narrow);
+  }
+}
+
+// causal_conv1d_silu's fused CUDA kernel equals the conv then the SiLU kernel, bit for bit, in the model's layout.
+TEST(CudaConvSilu, EqualsConvThenSiluBitForBit) {
+  if (!cuda_is_available()) GTEST_SKIP() << cuda_unavailable_reason();
+  for (DType dt : {DType::f16, DType::bf16, DType::f32}) {
+    // x: the transposed first half of a (B, T, 2C) tensor, as MambaMixer passes it.
+    Tensor xz = make_input(in({4, 77, 2 * 96}, dt), 7).to(kCuda);
+    Tensor x = ops::permute(ops::slice(xz, 2, 0, 96), {0, 2, 1});
+    Tensor w = make_input(in({96, 4}, dt), 8).to(kCuda), bias = make_input(in({96}, dt), 9).to(kCuda);
+    ASSERT_NE(backends::cuda_kernel(ops::OpId::causal_conv1d_silu, std::vector<Tensor>{x, w, bias}, ops::Attrs{}), nullptr);
+    Tensor fused = ops::causal_conv1d_silu(x, w, bias).cpu();
+    Tensor twice = ops::silu(ops::causal_conv1d(x, w, bias)).cpu();
+    ASSERT_EQ(fused.nbytes(), twice.nbytes());
+    EXPECT_EQ(std::memcmp(fused.raw_data(), twice.raw_data(), fused.nbytes()), 0) << dtype_name(dt);
+  }
+}
+
 TEST(CudaOpChain, StaysOnTheDeviceF32) {
   if (!cuda_is_available()) GTEST_SKIP() << cuda_unavailable_reason();
   check_chain(DType::f32, 1e-4);

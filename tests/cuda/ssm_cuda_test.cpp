@@ -86,6 +86,8 @@ struct ScanSetup {
   DType dt = DType::f32;
   bool z = false, bias = false, h0 = false, zero_D = false, softplus = true;
   ScanLayout layout = ScanLayout::contiguous;
+  int64_t R = 5;          // prefill: B and C are columns R.. of (B, T, R + 2N) (48 in mamba-130m: 16-byte aligned rows)
+  bool misalign = false;  // prefill: u and delta start one element into wider tensors (no 16-byte vectors)
   uint64_t seed = 1;
   std::string name() const {
     return fmt::format("B{} C{} T{} N{} {}{}{}{}{}{} layout {}", B, C, T, N, dtype_name(dt), z ? " z" : "", bias ? " bias" : "",
@@ -103,7 +105,7 @@ struct ScanInputs {
 // transposed slices of (B, T, R + 2N); decode (T = 1) the reshaped slices of MambaMixer::step.
 ScanInputs make_scan_inputs(const ScanSetup& s) {
   std::mt19937_64 rng(s.seed);
-  const int64_t B = s.B, C = s.C, T = s.T, N = s.N, R = 5;
+  const int64_t B = s.B, C = s.C, T = s.T, N = s.N, R = s.R;
   const double delta_mean = s.bias ? 0.0 : -3.0;  // Δ = softplus(delta + bias) mostly small, as in Mamba
   ScanInputs in;
   in.A = mamba_A(C, N, rng);
@@ -124,6 +126,10 @@ ScanInputs make_scan_inputs(const ScanSetup& s) {
   in.u = random({B, C, T}, s.dt, rng);
   if (s.layout == ScanLayout::prefill) {
     in.delta = ops::transpose(random({B, T, C}, s.dt, rng, delta_mean, 0.5), 1, 2);
+    if (s.misalign) {
+      in.u = ops::slice(random({B, C, T + 1}, s.dt, rng), 2, 1, T + 1);
+      in.delta = ops::transpose(ops::slice(random({B, T, C + 1}, s.dt, rng, delta_mean, 0.5), 2, 1, C + 1), 1, 2);
+    }
     in.Bm = ops::transpose(ops::slice(dbc, 2, R, R + N), 1, 2);
     in.Cm = ops::transpose(ops::slice(dbc, 2, R + N, R + 2 * N), 1, 2);
     if (s.z) in.o.z = ops::transpose(ops::slice(xz, 2, C, 2 * C), 1, 2);
@@ -285,6 +291,42 @@ TEST(SsmCuda, ScanKernelsMatchCpu) {
                          tolerance(DType::f32), "state");
           }
         }
+}
+
+// The sequential kernel's staging paths (Note [sequential staging]) on the model's layouts: 16-byte vectors for
+// every input (R = 48 aligns B and C; C a multiple of 64 fills every block; T % 32 == 0 fills every chunk), the
+// chunk-at-once path against partial chunks (T = 72, 75, 100: the last chunk's steps not a multiple of kGroup
+// for 75), a partial block (C = 136), u's rows misaligned (T = 75, 100) or u and delta misaligned (misalign),
+// and the scalar fallback for B and C (R = 5, N = 8); y and the last state against the CPU kernels.
+TEST(SsmCuda, ScanSequentialStagingPaths) {
+  if (!cuda_is_available()) GTEST_SKIP() << cuda_unavailable_reason();
+  uint64_t seed = 500;
+  for (DType dt : {DType::f16, DType::bf16, DType::f32})
+    for (int64_t C : {128, 136})
+      for (int64_t T : {64, 72, 75, 100, 256})
+        for (int variant = 0; variant < 4; ++variant) {  // z + bias; no z, no bias; R = 5 with h0; misaligned, N = 8
+          ScanSetup s{.B = 2, .C = C, .T = T, .dt = dt, .seed = seed++};
+          s.layout = ScanLayout::prefill;
+          s.R = variant == 2 ? 5 : 48;
+          s.z = variant != 1;
+          s.bias = variant != 1;
+          s.h0 = variant == 2;
+          s.misalign = variant == 3;
+          s.N = variant == 3 ? 8 : 16;
+          SCOPED_TRACE(s.name() + fmt::format(" R{}{}", s.R, s.misalign ? " misaligned" : ""));
+          ScanInputs c = make_scan_inputs(s), g = on_device(c);
+          expect_close(scan_with(ssm::ScanKernel::sequential, g, true),
+                       ops::selective_scan(c.u, c.delta, c.A, c.Bm, c.Cm, c.D, c.o), tolerance(dt), "y");
+          expect_close(scan_with(ssm::ScanKernel::sequential, g, false),
+                       ops::selective_scan_state(c.u, c.delta, c.A, c.Bm, c.o), tolerance(DType::f32), "state");
+        }
+  // delta_softplus off on the vector path (positive delta: the contiguous layout's exp(N(-3, 0.5)) transposed).
+  ScanSetup s{.B = 2, .C = 128, .T = 64, .dt = DType::f16, .z = true, .bias = true, .softplus = false, .seed = 999};
+  ScanInputs c = make_scan_inputs(s);
+  c.delta = ops::transpose(ops::contiguous(ops::transpose(c.delta, 1, 2)), 1, 2);  // (B, T, C) storage
+  ScanInputs g = on_device(c);
+  expect_close(scan_with(ssm::ScanKernel::sequential, g, true),
+               ops::selective_scan(c.u, c.delta, c.A, c.Bm, c.Cm, c.D, c.o), tolerance(DType::f16), "y, no softplus");
 }
 
 // Note [scan kernel choice] on an H200's 132 SMs (host code: runs without a GPU).

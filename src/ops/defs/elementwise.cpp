@@ -1,6 +1,7 @@
 // Elementwise primitives: cast, binary arithmetic with broadcasting, scalar ops, unary math, where.
 // References compute in double and round to the output dtype on store.
 #include <cmath>
+#include <optional>
 
 #include "ops/op.h"
 #include "ops/reference.h"
@@ -9,12 +10,26 @@
 namespace tessera::ops {
 
 namespace {
+// Note [Float promotion]: binary arithmetic on two different float dtypes among f64, f32, f16 and bf16 promotes
+// as PyTorch does: to the wider one, and f16 with bf16 to f32. The narrower operand is converted exactly, so
+// add(a_f32, b_f16) == add(a_f32, cast(b_f16, f32)) bit for bit; a backend may read it in its own dtype (CUDA does:
+// Mamba's f32 residual plus the mixer's f16 output is one kernel, not a cast and an add). Other mixes (integers,
+// fp8, bool) stay errors: cast explicitly.
+std::optional<DType> promoted_float(DType a, DType b) {
+  auto rank = [](DType d) { return d == DType::f64 ? 3 : d == DType::f32 ? 2 : (d == DType::f16 || d == DType::bf16) ? 1 : 0; };
+  if (a == b || rank(a) == 0 || rank(b) == 0) return std::nullopt;
+  if (rank(a) != rank(b)) return rank(a) > rank(b) ? a : b;
+  return DType::f32;  // f16 with bf16
+}
+
 TensorMeta binary_infer_named(Metas in, std::string_view op) {
-  TESSERA_CHECK(in[0].dtype == in[1].dtype, "{}: operands have different dtypes ({} and {}); cast one first", op,
-                dtype_name(in[0].dtype), dtype_name(in[1].dtype));
+  std::optional<DType> promoted = promoted_float(in[0].dtype, in[1].dtype);
+  TESSERA_CHECK(in[0].dtype == in[1].dtype || promoted.has_value(),
+                "{}: operands have different dtypes ({} and {}); cast one first", op, dtype_name(in[0].dtype),
+                dtype_name(in[1].dtype));
   TESSERA_CHECK(in[0].device == in[1].device, "{}: operands are on different devices ({} and {})", op,
                 to_string(in[0].device), to_string(in[1].device));
-  return {broadcast_shapes(in[0].shape, in[1].shape, op), in[0].dtype, in[0].device};
+  return {broadcast_shapes(in[0].shape, in[1].shape, op), promoted.value_or(in[0].dtype), in[0].device};
 }
 
 template <class F>

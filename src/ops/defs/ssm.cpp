@@ -143,6 +143,20 @@ const OpDef& def_causal_conv1d() {
                        .reference = conv_reference, .cost = conv_cost};
   return d;
 }
+// causal_conv1d_silu = silu(causal_conv1d(...)): a backend may fuse the activation into the conv's store (CUDA does:
+// one (B, C, T) write and read less per Mamba layer); the decomposition is the definition, bit for bit.
+const OpDef& def_causal_conv1d_silu() {
+  static const OpDef d{.name = "causal_conv1d_silu", .kind = OpKind::composite, .arity = -1, .infer = conv_infer,
+                       .decompose = [](Inputs in, const Attrs&) {
+                         return silu(causal_conv1d(in[0], in[1], in.size() == 3 ? in[2] : Tensor{}));
+                       },
+                       .cost = [](Metas in, const Attrs& a, const TensorMeta& out) {
+                         Cost c = conv_cost(in, a, out);
+                         c.flops += 4.0 * (double)shape_numel(out.shape);
+                         return c;
+                       }};
+  return d;
+}
 const OpDef& def_selective_scan() {
   static const OpDef d{.name = "selective_scan", .kind = OpKind::library, .arity = -1, .infer = scan_infer,
                        .reference = [](Inputs in, const Tensor& out, const Attrs& a) { scan_reference(in, out, a, true); },
@@ -166,6 +180,18 @@ Tensor causal_conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias) 
   }
   if (bias.defined()) return call(OpId::causal_conv1d, std::vector<Tensor>{x, w, bias});
   return call(OpId::causal_conv1d, std::vector<Tensor>{x, w});
+}
+
+Tensor causal_conv1d_silu(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  TESSERA_CHECK(x.defined() && weight.defined(), "causal_conv1d_silu: x and weight are required");
+  Tensor w = weight;
+  if (w.dim() == 3) {
+    TESSERA_CHECK(w.size(1) == 1, "causal_conv1d_silu: a 3-D weight must be (channels, 1, K) (depthwise), got {}",
+                  shape_str(w.shape()));
+    w = squeeze(w, 1);
+  }
+  if (bias.defined()) return call(OpId::causal_conv1d_silu, std::vector<Tensor>{x, w, bias});
+  return call(OpId::causal_conv1d_silu, std::vector<Tensor>{x, w});
 }
 
 Tensor selective_scan(const Tensor& u, const Tensor& delta, const Tensor& A, const Tensor& B, const Tensor& C,

@@ -19,6 +19,15 @@ std::vector<OpCase> elementwise_cases() {
     v.push_back({name + "_specials", op, {in({64}, DType::f32, Layout::contiguous, Values::specials), in({64})}});
     v.push_back({name + "_large_parallel", op, {in({64, 1031}), in({64, 1031}, DType::f32, Layout::contiguous, op == OpId::div ? Values::positive : Values::normal)}});
   }
+  // Note [Float promotion]: two float dtypes -> the wider (f16 with bf16 -> f32), broadcasting and views too.
+  struct Mix { DType a, b; };
+  for (OpId op : {OpId::add, OpId::sub, OpId::mul, OpId::div, OpId::maximum})
+    for (Mix m : {Mix{DType::f32, DType::f16}, Mix{DType::bf16, DType::f32}, Mix{DType::f16, DType::bf16}, Mix{DType::f64, DType::f32}}) {
+      Values b = op == OpId::div ? Values::positive : Values::normal;
+      v.push_back({fmt::format("{}_mixed_{}_{}", ops::op_name(op), dtype_name(m.a), dtype_name(m.b)), op,
+                   {in({4, 37}, m.a), in({4, 37}, m.b, Layout::contiguous, b)}});
+    }
+  v.push_back({"add_mixed_broadcast_views", OpId::add, {in({6, 10}, DType::f32, Layout::transposed), in({10}, DType::f16)}});
   for (OpId op : {OpId::add, OpId::sub, OpId::mul, OpId::maximum})
     v.push_back({fmt::format("{}_i64", ops::op_name(op)), op, {in({5, 7}, DType::i64, Layout::contiguous, Values::integers), in({7}, DType::i64, Layout::contiguous, Values::integers)}});
   for (DType dt : floats) {

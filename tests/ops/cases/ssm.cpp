@@ -80,6 +80,13 @@ std::vector<OpCase> ssm_cases() {
   v.push_back({"causal_conv1d_K1", OpId::causal_conv1d, {in({1, 5, 6}), in({5, 1}), in({5})}});
   v.push_back({"causal_conv1d_K_longer_than_T", OpId::causal_conv1d, {in({2, 17, 3}), in({17, 6}), in({17})}});
   v.push_back({"causal_conv1d_sliced_input", OpId::causal_conv1d, {in({2, 18, 9}, f32, Layout::sliced), in({18, 4}), in({18})}});
+  // causal_conv1d_silu: its decomposition (conv, then SiLU of the rounded conv) and any fused kernel.
+  for (DType dt : {DType::f32, DType::bf16, DType::f16}) {
+    std::string d(dtype_name(dt));
+    v.push_back({"causal_conv1d_silu_" + d, OpId::causal_conv1d_silu, {in({B, C, 37}, dt), in({C, 4}, dt), in({C}, dt)}});
+  }
+  v.push_back({"causal_conv1d_silu_no_bias", OpId::causal_conv1d_silu, {in({2, 18, 9}), in({18, 4})}});
+  v.push_back({"causal_conv1d_silu_model_layout", OpId::causal_conv1d_silu, {in({2, 35, 150}, f32, tr), in({35, 4}), in({35})}});
   return v;
 }
 

@@ -33,6 +33,43 @@ struct BinaryFn {
   __device__ T operator()(T a, T b) const { return store_as<T>(Op{}(to_compute(a), to_compute(b))); }
 };
 
+// Note [Float promotion] (src/ops/defs/elementwise.cpp): operands of two float dtypes into the promoted output
+// (f64 if either is f64, else f32), each read in its own dtype (no cast kernel before the op). The kernel
+// instantiations are reached through plain switches: nvcc did not register kernels launched under an
+// `if constexpr` inside nested generic lambdas ("invalid device function" at launch on the H200).
+template <class Out, class A, class B, class Op>
+struct MixedFn {
+  __device__ Out operator()(A a, B b) const { return Op{}((Out)to_compute(a), (Out)to_compute(b)); }
+};
+
+template <class Op, class A, class B>
+void run_mixed(const EwArgs<2>& a) {
+  using Out = std::conditional_t<std::is_same_v<A, double> || std::is_same_v<B, double>, double, float>;
+  run_elementwise<Out, A, B>(a, MixedFn<Out, A, B, Op>{});
+}
+
+template <class Op, class A>
+void mixed_second(DType db, const EwArgs<2>& a) {
+  switch (db) {
+    case DType::f32: run_mixed<Op, A, float>(a); return;
+    case DType::f16: run_mixed<Op, A, Half>(a); return;
+    case DType::bf16: run_mixed<Op, A, BFloat>(a); return;
+    case DType::f64: run_mixed<Op, A, double>(a); return;
+    default: return;
+  }
+}
+
+template <class Op>
+void binary_mixed(DType da, DType db, const EwArgs<2>& a) {
+  switch (da) {
+    case DType::f32: mixed_second<Op, float>(db, a); return;
+    case DType::f16: mixed_second<Op, Half>(db, a); return;
+    case DType::bf16: mixed_second<Op, BFloat>(db, a); return;
+    case DType::f64: mixed_second<Op, double>(db, a); return;
+    default: return;
+  }
+}
+
 template <class Op>
 void binary(DType dt, const EwArgs<2>& a) {
   dispatch_all(dt, [&](auto tag) {
@@ -65,6 +102,16 @@ void launch_binary(BinaryOp op, DType dt, const EwArgs<2>& a) {
         run_elementwise<T, T, T>(a, BinaryFn<T, DivOp>{});
       });
       return;
+  }
+}
+
+void launch_binary_mixed(BinaryOp op, DType a_dt, DType b_dt, const EwArgs<2>& a) {
+  switch (op) {
+    case BinaryOp::add: binary_mixed<AddOp>(a_dt, b_dt, a); return;
+    case BinaryOp::sub: binary_mixed<SubOp>(a_dt, b_dt, a); return;
+    case BinaryOp::mul: binary_mixed<MulOp>(a_dt, b_dt, a); return;
+    case BinaryOp::div: binary_mixed<DivOp>(a_dt, b_dt, a); return;
+    case BinaryOp::maximum: binary_mixed<MaxOp>(a_dt, b_dt, a); return;
   }
 }
 

@@ -1,5 +1,6 @@
 // causal_conv1d on CUDA: the depthwise causal convolution of Mamba's mixer, y[b,c,t] = bias[c] +
-// Σ_k w[c,k]·x[b,c,t-K+1+k], computed in f32 for f32/f16/bf16 inputs of any strides.
+// Σ_k w[c,k]·x[b,c,t-K+1+k], computed in f32 for f32/f16/bf16 inputs of any strides; causal_conv1d_silu applies
+// SiLU before the store.
 #include "backends/cuda/kernels/ssm_common.cuh"
 
 namespace tessera::backends::cuda::ssm {
@@ -184,7 +185,8 @@ __global__ void __launch_bounds__(kThreads, min_blocks(KP, kMode)) conv1d_kernel
 #pragma unroll
       for (int j = 0; j < KP; ++j)
         if (j >= KP - p.K) acc += wp[j] * win[i + 1 + j];
-      y[i] = acc;
+      // causal_conv1d_silu: the conv output rounded to E, then SiLU (the unary kernel's formula), as the two ops.
+      y[i] = p.silu ? silu(to_f32(from_f32<E>(acc))) : acc;
     }
 
     // Step 5: store (out contiguous (B, C, T)); vector_store: t0 + s and T are multiples of 4, so the run

@@ -31,6 +31,8 @@ enum class ScalarOp { add, mul };
 
 // binary.cu: both inputs and the output of dtype dt (div: float dtypes only).
 void launch_binary(BinaryOp op, DType dt, const EwArgs<2>& a);
+// Two different float dtypes into the promoted output dtype (Note [Float promotion]).
+void launch_binary_mixed(BinaryOp op, DType a_dt, DType b_dt, const EwArgs<2>& a);
 // binary.cu: (bool condition, a, b) -> a or b, bits of elem_size bytes.
 void launch_where(std::size_t elem_size, const EwArgs<3>& a);
 // binary.cu: (x, bool mask) -> value_bits (the fill value as x's dtype stores it) where mask, else x.

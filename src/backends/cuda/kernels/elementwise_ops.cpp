@@ -33,7 +33,8 @@ EwArgs<N> ew_args(ops::Inputs in, const Tensor& out) {
 }
 
 void binary(std::string_view name, BinaryOp op, ops::Inputs in, const Tensor& out) {
-  launch_binary(op, out.dtype(), ew_args<2>(in, out));
+  if (in[0].dtype() != in[1].dtype()) launch_binary_mixed(op, in[0].dtype(), in[1].dtype(), ew_args<2>(in, out));
+  else launch_binary(op, out.dtype(), ew_args<2>(in, out));
   check_launch(name, in);
 }
 void unary(std::string_view name, UnaryOp op, ops::Inputs in, const Tensor& out) {

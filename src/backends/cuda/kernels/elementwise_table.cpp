@@ -27,6 +27,15 @@ bool any_dtype(Inputs in, const Attrs&) {
     if (!computable(t.dtype())) return false;
   return elementwise_ok(in);
 }
+// Binary arithmetic: one dtype, or two float dtypes into the promoted one (Note [Float promotion]).
+bool binary_ok(Inputs in, const Attrs& a) {
+  if (in[0].dtype() == in[1].dtype()) return any_dtype(in, a);
+  auto float_io = [](DType d) { return d == DType::f32 || d == DType::f16 || d == DType::bf16 || d == DType::f64; };
+  return float_io(in[0].dtype()) && float_io(in[1].dtype()) && any_dtype(in, a);
+}
+bool binary_float_ok(Inputs in, const Attrs& a) {
+  return dtype_is_floating(in[0].dtype()) && dtype_is_floating(in[1].dtype()) && binary_ok(in, a);
+}
 bool float_dtype(Inputs in, const Attrs& a) {
   for (const Tensor& t : in)
     if (!dtype_is_floating(t.dtype())) return false;
@@ -44,11 +53,11 @@ bool masked_fill_ok(Inputs in, const Attrs& a) {
 }
 
 const KernelEntry kTable[] = {
-    {OpId::add, k_add, any_dtype, "cuda.add"},
-    {OpId::sub, k_sub, any_dtype, "cuda.sub"},
-    {OpId::mul, k_mul, any_dtype, "cuda.mul"},
-    {OpId::div, k_div, float_dtype, "cuda.div"},  // integer division by zero would trap: the reference reports it
-    {OpId::maximum, k_maximum, any_dtype, "cuda.maximum"},
+    {OpId::add, k_add, binary_ok, "cuda.add"},
+    {OpId::sub, k_sub, binary_ok, "cuda.sub"},
+    {OpId::mul, k_mul, binary_ok, "cuda.mul"},
+    {OpId::div, k_div, binary_float_ok, "cuda.div"},  // integer division by zero would trap: the reference reports it
+    {OpId::maximum, k_maximum, binary_ok, "cuda.maximum"},
     {OpId::add_scalar, k_add_scalar, any_dtype, "cuda.add_scalar"},
     {OpId::mul_scalar, k_mul_scalar, any_dtype, "cuda.mul_scalar"},
     {OpId::neg, k_neg, any_dtype, "cuda.neg"},

@@ -30,6 +30,7 @@ struct ConvParams {
   int out_type;
   int64_t batch, channels, T;
   int K;  // 1..kConvMaxWidth
+  bool silu = false;  // causal_conv1d_silu: y = silu(conv rounded to x's dtype), as the two ops compute it
 };
 
 // Which selective-scan kernel runs (Note [scan kernel choice]); automatic asks choose_scan_kernel.

@@ -269,7 +269,12 @@ cudaError_t launch(const ScanParams& p, ScanKernel kernel, cudaStream_t stream) 
 //   a pair count. Measured on an H200 (132 SMs), f16, the model's layouts (SsmCuda.DISABLED_ScanKernelCrossover,
 //   2026-12-01), sequential vs chunked ms at T = 256 / 1024 / 4096: 6144 pairs 0.101 vs 0.093, 0.553 vs 0.386,
 //   2.20 vs 1.50; 12288 pairs 0.102 vs 0.176, 0.552 vs 0.748, 2.19 vs 2.96; 49152 pairs 0.188 vs 0.711. The
-//   linear interpolation crosses at 6700..9000 pairs, 51..68 per SM: kSeqPairsPerSm = 64.
+//   linear interpolation crosses at 6700..9000 pairs, 51..68 per SM: kSeqPairsPerSm = 64. Re-measured after the
+//   sequential kernel's vector staging (Note [sequential staging]), same test, sequential vs chunked ms at
+//   T = 256 / 1024 / 4096: 192 pairs 0.033 vs 0.041, 0.107 vs 0.135, 0.401 vs 0.518; 6144 pairs 0.034 vs 0.094,
+//   0.124 vs 0.391, 0.466 vs 1.53; 49152 pairs 0.104 vs 0.714, 0.380 vs 2.82, 1.48 vs 11.8: it now wins at every
+//   pair count swept (192 and up), so 64 per SM is conservative, not wrong; where the crossover now lies (below
+//   192 pairs) is unmeasured.
 // - chunked (Note [chunked scan]) otherwise: few pairs, N > 16, mixed input dtypes.
 // ---------------------------------------------------------------------------------------------------------
 constexpr int64_t kSeqPairsPerSm = 64;

@@ -38,9 +38,11 @@ bool conv_supports(Inputs in, const Attrs&) {
 }
 
 // x (B, C, T); weight (C, K); bias (C) optional -> out (B, C, T).
-void k_causal_conv1d(Inputs in, const Tensor& out, const Attrs&) {
+template <bool kSilu>
+void k_conv(Inputs in, const Tensor& out, const Attrs&) {
   if (out.numel() == 0) return;
   ssm::ConvParams p;
+  p.silu = kSilu;
   p.x = view_of(in[0]);
   p.w = view_of(in[1]);
   if (in.size() == 3) p.bias = view_of(in[2]);
@@ -52,7 +54,7 @@ void k_causal_conv1d(Inputs in, const Tensor& out, const Attrs&) {
   p.K = (int)in[1].size(1);
   set_device(out.device().index);
   TESSERA_CUDA_CHECK(ssm::launch_causal_conv1d(p, stream_of(out)));
-  check_launch("cuda.causal_conv1d", in);
+  check_launch(kSilu ? "cuda.causal_conv1d_silu" : "cuda.causal_conv1d", in);
 }
 
 bool scan_supports(Inputs in, const Attrs&) {
@@ -91,7 +93,8 @@ void k_scan(Inputs in, const Tensor& out, const Attrs& a) {
 }
 
 const KernelEntry kEntries[] = {
-    {ops::OpId::causal_conv1d, k_causal_conv1d, conv_supports, "cuda.causal_conv1d"},
+    {ops::OpId::causal_conv1d, k_conv<false>, conv_supports, "cuda.causal_conv1d"},
+    {ops::OpId::causal_conv1d_silu, k_conv<true>, conv_supports, "cuda.causal_conv1d_silu"},
     {ops::OpId::selective_scan, k_scan<true>, scan_supports, "cuda.selective_scan"},
     {ops::OpId::selective_scan_state, k_scan<false>, scan_supports, "cuda.selective_scan_state"},
 };
