@@ -58,7 +58,9 @@ def main():
     p.add_argument("--config", default="130m", help="'130m' (state-spaces/mamba-130m-hf shapes) or a config.json path")
     p.add_argument("--batch-size", type=int, default=4)
     p.add_argument("--seq-len", type=int, default=1024)
-    p.add_argument("--dtype", default="f32", choices=["f32", "bf16", "f16"], help="f16: --device cuda only")
+    p.add_argument("--dtype", default="f32", choices=["f32", "bf16", "f16"], help="the model's dtype (f16 on the CPU too)")
+    p.add_argument("--variant", default="transformers MambaModel", help="the row's variant (names the dtype when the "
+                   "C++ side asks for several)")
     p.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--warmup", type=int, default=1)
@@ -74,7 +76,7 @@ def main():
 
     if a.threads > 0:
         torch.set_num_threads(a.threads)
-    device = torch_device(torch, a.device, a.dtype)
+    device = torch_device(torch, a.device, a.dtype, allow_cpu_f16=True)
     torch.manual_seed(a.seed)
     if a.config == "130m":  # state-spaces/mamba-130m-hf
         cfg = MambaConfig(vocab_size=50280, hidden_size=768, state_size=16, num_hidden_layers=24, expand=2,
@@ -100,7 +102,7 @@ def main():
     tokens = a.batch_size * a.seq_len
     path = scan_path(model, device)
     row = {
-        "key": a.key, "engine": "pytorch", "variant": "transformers MambaModel",
+        "key": a.key, "engine": "pytorch", "variant": a.variant,
         "latency_ms": latency_summary(s),
         "throughput": {"seq/s": a.batch_size / (median / 1e3), "tok/s": tokens / (median / 1e3)},
         "tensor_peak_bytes": tensor_peak_bytes(torch, device), "rss_peak_bytes": rss_peak_bytes(),

@@ -47,14 +47,15 @@ def torch_blas_summary(torch):
 
 # ---- Devices (torch is imported by the caller, lazily: these scripts must start on machines without it) ----
 
-def torch_device(torch, name, dtype):
+def torch_device(torch, name, dtype, allow_cpu_f16=False):
     """torch.device for --device cpu|cuda|cuda:N; exits with a clear message when CUDA is missing or when f16 is asked
-    on the CPU (f16 GEMM on CPU is not a fair comparison)."""
+    on the CPU (f16 GEMM on CPU is not a fair comparison), unless allow_cpu_f16 (`bench mamba`, which reports the
+    f32 peer next to it)."""
     device = torch.device(name)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise SystemExit(f"--device {name}: torch {torch.__version__} sees no CUDA device (torch.version.cuda = "
                          f"{torch.version.cuda})")
-    if device.type == "cpu" and dtype == "f16":
+    if device.type == "cpu" and dtype == "f16" and not allow_cpu_f16:
         raise SystemExit("--dtype f16: on the CPU the peer runs f32 and bf16 only (f16 GEMM on CPU is not a fair comparison)")
     if device.type == "cuda":
         if device.index is None:  # "cuda": the current device, named by index (set_device needs one)

@@ -6,6 +6,11 @@
 #include <optional>
 #include <string_view>
 
+#if defined(__F16C__) && !defined(__CUDACC__)
+#include <immintrin.h>
+#define TESSERA_HAVE_F16C 1  // x86-64-v3 and up: one-instruction f16 <-> f32 conversions (vcvtph2ps / vcvtps2ph)
+#endif
+
 namespace tessera {
 
 // X-macro: name, bytes, safetensors spelling, torch spelling, is_floating.
@@ -36,6 +41,9 @@ bool dtype_is_floating(DType t);
 std::optional<DType> dtype_from_name(std::string_view s);  // accepts our, safetensors and torch spellings
 
 inline float f16_to_f32(uint16_t h) {
+#if defined(TESSERA_HAVE_F16C)
+  return _cvtsh_ss(h);
+#endif
   uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, mant = h & 0x3ff, bits;
   if (exp == 0) {
     if (mant == 0) {
@@ -57,6 +65,9 @@ inline float f16_to_f32(uint16_t h) {
 }
 
 inline uint16_t f32_to_f16(float f) {
+#if defined(TESSERA_HAVE_F16C)  // the same rounding (nearest even); NaNs keep their payload's top bits
+  return _cvtss_sh(f, _MM_FROUND_TO_NEAREST_INT);
+#endif
   uint32_t x;
   std::memcpy(&x, &f, 4);
   uint32_t sign = (x >> 16) & 0x8000;

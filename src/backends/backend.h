@@ -49,5 +49,11 @@ void set_cpu_threads(int n);
 void set_cpu_avx512(bool allowed);
 // The instruction set of the CPU state-space kernels' inner loops this process runs: "avx512" or "avx2".
 const char* cpu_ssm_isa();
+// Whether f16 matmul/linear may use the AVX512-FP16 GEMM where the CPU has it (default true); tests turn it off
+// to check the fallback (f32 copies + OpenBLAS). set_cpu_avx512(false) turns it off too (Note [f16 GEMM] in
+// src/backends/cpu/gemm_f16_avx512fp16.cpp).
+void set_cpu_f16_gemm(bool allowed);
+// The f16 GEMM this process runs: "avx512_fp16" or "f32 (OpenBLAS)".
+const char* cpu_f16_gemm_isa();
 
 }  // namespace tessera::backends

@@ -344,8 +344,9 @@ TEST(SsmCuda, ScanKernelChoice) {
   EXPECT_EQ(choice(32, 1536, 256, 16, h, h), ssm::ScanKernel::sequential);  // mamba-130m prefill, 32 x 256
   EXPECT_EQ(choice(8, 1536, 4096, 16, h, h), ssm::ScanKernel::sequential);  // 12288 pairs
   EXPECT_EQ(choice(32, 1536, 1, 16, h, h), ssm::ScanKernel::decode);       // generation step
-  EXPECT_EQ(choice(4, 1536, 4096, 16, h, h), ssm::ScanKernel::chunked);    // 6144 pairs: too few
-  EXPECT_EQ(choice(1, 1536, 4096, 16, h, h), ssm::ScanKernel::chunked);    // one long sequence
+  EXPECT_EQ(choice(4, 1536, 4096, 16, h, h), ssm::ScanKernel::sequential);  // 6144 pairs (Note [scan kernel choice])
+  EXPECT_EQ(choice(1, 1536, 4096, 16, h, h), ssm::ScanKernel::sequential);  // batch-1 prefill: 1536 pairs
+  EXPECT_EQ(choice(1, 191, 4096, 16, h, h), ssm::ScanKernel::chunked);      // < 192 pairs: unmeasured, chunked
   EXPECT_EQ(choice(32, 1536, 256, 32, h, h), ssm::ScanKernel::chunked);    // N > 16
   EXPECT_EQ(choice(32, 1536, 256, 16, h, DType::f32), ssm::ScanKernel::chunked);  // mixed dtypes
 }

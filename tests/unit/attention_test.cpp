@@ -1,12 +1,15 @@
-// attention::sdpa on the CPU: math and the CPU flash kernel against a naive double-precision loop (masks,
-// key lengths, causal, views, dtypes, fully masked rows), the automatic choice, sdpa_explain's content for every
-// backend, forced-backend refusals, capture/reference mode, logging, validation errors and packed varlen.
+// attention::sdpa on the CPU: math and the CPU flash kernel (on both instruction-set paths) against a naive
+// double-precision loop (masks, key lengths, causal, views, dtypes, fully masked rows), the automatic choice,
+// sdpa_explain's content for every backend, forced-backend refusals, capture/reference mode, logging, validation
+// errors and packed varlen.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <random>
 
+#include "attention/cpu_flash_kernels.h"
 #include "attention/sdpa.h"
+#include "backends/backend.h"
 #include "graph/graph.h"
 #include "models/bert.h"
 #include "ops/op.h"
@@ -213,6 +216,55 @@ TEST(Sdpa, SkipPaddedQueriesPicksVarlenAndZerosPaddedRows) {
   EXPECT_EQ(ran, Backend::varlen);
   o.backend = Backend::math;
   EXPECT_LE(error_vs(attention::sdpa(m.q, m.k, m.v, o), want), 2e-5);
+}
+
+// The CPU flash kernel's register-blocked loops (Note [CPU flash kernel] in src/attention/cpu_flash.cpp) on both
+// instruction-set paths: odd lengths, tails of tiles, key blocks and panels, head dims that are and are not a
+// multiple of the vector width, key lengths 0 and partial, causal with Tq != Tk, masks, views and low precision.
+TEST(Sdpa, CpuFlashKernelsMatchNaiveLoopOnBothIsaPaths) {
+  const std::vector<int64_t> no_lengths;
+  std::vector<Case> cs = {
+      {"T1", 1, 1, 1, 1, 64},
+      {"T5_D1", 1, 2, 5, 5, 1},
+      {"T63_D24", 2, 2, 63, 63, 24},
+      {"T129_D40_key_lengths", 3, 2, 129, 129, 40, DType::f32, "none", {129, 0, 77}},
+      {"T300_D64_key_lengths", 2, 3, 300, 300, 64, DType::f32, "none", {1, 300}},
+      {"T200_D80", 1, 2, 200, 200, 80},
+      {"T150_D128_key_lengths", 2, 1, 150, 150, 128, DType::f32, "none", {150, 17}},
+      {"T97_D256", 1, 2, 97, 97, 256},
+      {"T70_D32_causal", 1, 2, 70, 70, 32, DType::f32, "none", no_lengths, true},
+      {"causal_Tq_lt_Tk", 2, 2, 37, 290, 64, DType::f32, "none", {290, 100}, true},
+      {"causal_Tq_gt_Tk", 1, 2, 140, 45, 32, DType::f32, "none", no_lengths, true},
+      {"decode_Tq1_Tk333", 2, 3, 1, 333, 64, DType::f32, "none", {333, 5}, true},
+      {"additive_full_D48", 2, 2, 67, 131, 48, DType::f32, "additive_full"},
+      {"additive_padding", 3, 2, 90, 90, 64, DType::f32, "additive_padding"},
+      {"boolean_D64", 1, 2, 70, 100, 64, DType::f32, "boolean"},
+      {"bert_views_bthd", 2, 3, 130, 130, 64, DType::f32, "none", {130, 66}, false, true, true},
+      {"f16_D128_causal", 1, 2, 100, 100, 128, DType::f16, "none", {}, true},
+      {"bf16_D64_key_lengths", 2, 2, 150, 150, 64, DType::bf16, "none", {150, 40}},
+      {"f16_bert_views", 2, 2, 80, 80, 64, DType::f16, "none", {80, 9}, false, true, true},
+  };
+  for (bool avx512 : {true, false}) {
+    backends::set_cpu_avx512(avx512);
+    std::string isa = attention::detail::cpu_flash_kernels().isa;
+    if (!avx512) {
+      EXPECT_EQ(isa, "avx2");
+    }
+    uint64_t seed = 100;
+    for (const Case& c : cs) {
+      Made m = make(c, seed += 10);
+      for (bool skip : {false, true}) {
+        if (skip && (c.key_lengths.empty() || c.Tq != c.Tk)) continue;
+        SdpaOptions o = m.o;
+        o.skip_padded_queries = skip;
+        std::vector<double> want = naive(m.q, m.k, m.v, o);
+        o.backend = skip ? Backend::varlen : Backend::flash;
+        EXPECT_LE(error_vs(attention::sdpa(m.q, m.k, m.v, o), want), tolerance(c.dtype))
+            << c.name << (skip ? " skip_padded_queries" : "") << " isa " << isa;
+      }
+    }
+  }
+  backends::set_cpu_avx512(true);
 }
 
 TEST(Sdpa, AutomaticChoiceOnCpu) {

@@ -2,7 +2,10 @@
 // at one batch size over several sequence lengths, on the CPU or a GPU, against transformers' MambaModel on the same
 // device in the same run (its torch path: without mamba-ssm a Python loop over the sequence).
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <map>
+#include <memory>
 #include <random>
 #include <sstream>
 
@@ -14,6 +17,7 @@
 #include "cli/commands.h"
 #include "models/mamba.h"
 #include "tessera/io.h"
+#include "tessera/ops.h"
 
 namespace tessera::cli {
 
@@ -27,6 +31,9 @@ struct BenchMambaArgs {
   int64_t batch_size = 4;
   std::string seq_lens = "256,1024,4096";
   std::string dtype = "f32", device = "cpu";
+  std::string peer_dtype;  // comma-separated dtypes the peer runs ("" = --dtype)
+  bool precision = true;   // low-precision runs: their error against an f32 model of the same weights
+  bool no_f16_gemm = false;
   uint64_t seed = 0;
   double peer_budget = 300;  // seconds of peer time per length, estimated from the shorter lengths
   double gpu_warmup = -1;    // < 0: bench::default_gpu_warmup_s
@@ -59,6 +66,35 @@ Tensor random_ids(int64_t B, int64_t T, int64_t vocab, uint64_t seed) {
   return Tensor::from_values({B, T}, ids);
 }
 
+std::vector<std::string> parse_peer_dtypes(const std::string& s, const std::string& ours) {
+  std::vector<std::string> v;
+  std::stringstream ss(s.empty() ? ours : s);
+  for (std::string item; std::getline(ss, item, ',');) {
+    TESSERA_CHECK(item == "f32" || item == "f16" || item == "bf16",
+                  "bench mamba: --peer-dtype must be a comma-separated list of f32, f16, bf16, got '{}'", s);
+    v.push_back(item);
+  }
+  return v;
+}
+
+// The precision cost of a low-precision run: its final hidden states against those of an f32 model with the same
+// weights (the same random f32 values, which the low-precision model holds rounded) on the same ids.
+bench::Json precision_vs_f32(const models::MambaModel& low, const models::MambaModel& ref, const Tensor& ids) {
+  std::vector<float> got = ops::cast(low.forward(ids).last_hidden_state, DType::f32).cpu().to_float_vector();
+  std::vector<float> want = ref.forward(ids).last_hidden_state.cpu().to_float_vector();
+  double max_abs = 0, max_ref = 0, sq_err = 0, sq_ref = 0;
+  int64_t nonfinite = 0;
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    double e = std::fabs((double)got[i] - want[i]);
+    if (!std::isfinite(got[i])) ++nonfinite;
+    else max_abs = std::max(max_abs, e), sq_err += e * e;
+    max_ref = std::max(max_ref, (double)std::fabs(want[i]));
+    sq_ref += (double)want[i] * want[i];
+  }
+  return {{"max_abs_error", max_abs}, {"max_abs_reference", max_ref}, {"max_error_over_max_reference", max_abs / std::max(max_ref, 1e-30)},
+          {"rms_error_over_rms_reference", std::sqrt(sq_err / std::max(sq_ref, 1e-30))}, {"nonfinite", nonfinite}};
+}
+
 void run_bench_mamba(const BenchMambaArgs& a) {
   Device dev = bench::parse_bench_device(a.device, "bench mamba");
   bool gpu = dev.type == DeviceType::cuda;
@@ -71,6 +107,7 @@ void run_bench_mamba(const BenchMambaArgs& a) {
                                    : models::MambaConfig::from_json(io::read_json_file(a.config), a.config);
   std::vector<int64_t> lengths = parse_lengths(a.seq_lens);
   bench::set_threads(a.run.threads);
+  if (a.no_f16_gemm) backends::set_cpu_f16_gemm(false);
 
   bench::Report report{.title = "bench mamba", .command = a.command, .environment = bench::capture_environment(dev)};
   std::string stem = fmt::format("{}-mamba-{}", bench::device_slug(report.environment), report.environment.date.substr(0, 10));
@@ -99,19 +136,18 @@ void run_bench_mamba(const BenchMambaArgs& a) {
                                        passes, gpu_warmup));
   }
   std::string kernels = bench::traced_kernels([&] { step(inputs.front()); },
-                                              {"selective_scan", "causal_conv1d", "linear", "matmul", "rms_norm", "silu"});
+                                              {"selective_scan", "causal_conv1d", "causal_conv1d_silu", "linear", "matmul", "rms_norm", "silu"});
   report.notes.push_back("Tessera kernels: " + kernels);
-  if (!gpu) report.notes.push_back(fmt::format("CPU scan/conv inner loops: {}", backends::cpu_ssm_isa()));
+  if (!gpu)
+    report.notes.push_back(fmt::format("CPU scan/conv inner loops: {}; f16 GEMM: {}", backends::cpu_ssm_isa(),
+                                       backends::cpu_f16_gemm_isa()));
+  std::vector<std::string> peer_dtypes = parse_peer_dtypes(a.peer_dtype, a.dtype);
 
   std::string why;
   std::string python = bench::resolve_python_peer(a.run.peer, why);
   bench::Peer torch{.name = "pytorch", .status = why.empty() ? "ok" : why};
-  if (!python.empty() && *dt == DType::f16 && !gpu) {
-    python.clear();
-    why = torch.status = "absent: on the CPU the PyTorch peer runs f32 and bf16 only (f16 GEMM on CPU is not a fair comparison)";
-  }
   if (python.empty()) report.notes.push_back("peer " + why);
-  double peer_ms_per_token = 0;  // the longest peer run so far, per token: estimates the next length's time
+  std::map<std::string, double> peer_ms_per_token;  // per peer dtype: the longest run so far per token, for the budget
 
   for (std::size_t i = 0; i < lengths.size(); ++i) {
     int64_t T = lengths[i];
@@ -152,28 +188,57 @@ void run_bench_mamba(const BenchMambaArgs& a) {
 
     bench::write_partial_report(report, a.run.out, stem);
     if (python.empty()) continue;
-    // The peer's slow path costs ~linear time in T: skip a length whose estimated run (warmup + reps) exceeds the budget.
-    int peer_reps = 1 + std::min(a.run.min_reps, 2);
-    double estimate_s = peer_ms_per_token * tokens * peer_reps / 1e3;
-    if (peer_ms_per_token > 0 && estimate_s > a.peer_budget) {
-      std::string note = fmt::format("peer skipped at {}: estimated {:.0f} s (> --peer-budget {:.0f} s) from the shorter "
-                                     "lengths", key, estimate_s, a.peer_budget);
-      std::fprintf(stderr, "tessera bench: %s\n", note.c_str());
-      report.notes.push_back(note);
-      continue;
+    for (const std::string& pd : peer_dtypes) {
+      // The peer's slow path costs ~linear time in T: skip a length whose estimated run (warmup + reps) exceeds the budget.
+      int peer_reps = 1 + std::min(a.run.min_reps, 2);
+      double estimate_s = peer_ms_per_token[pd] * tokens * peer_reps / 1e3;
+      std::string variant = peer_dtypes.size() == 1 && pd == a.dtype ? "transformers MambaModel" : "transformers MambaModel " + pd;
+      if (peer_ms_per_token[pd] > 0 && estimate_s > a.peer_budget) {
+        std::string note = fmt::format("peer {} skipped at {}: estimated {:.0f} s (> --peer-budget {:.0f} s) from the shorter "
+                                       "lengths", pd, key, estimate_s, a.peer_budget);
+        std::fprintf(stderr, "tessera bench: %s\n", note.c_str());
+        report.notes.push_back(note);
+        continue;
+      }
+      std::fprintf(stderr, "tessera bench: timing the transformers peer (%s) at %s...\n", pd.c_str(), key.c_str());
+      std::vector<std::string> args = {"--config", a.config, "--batch-size", std::to_string(a.batch_size),
+                                       "--seq-len", std::to_string(T), "--threads", std::to_string(backends::cpu_threads()),
+                                       "--warmup", "1", "--reps", std::to_string(peer_reps - 1), "--key", key,
+                                       "--seed", std::to_string(a.seed), "--dtype", pd, "--device", to_string(dev),
+                                       "--warmup-seconds", fmt::format("{}", gpu_warmup), "--variant", variant};
+      bench::Peer p = bench::run_python_peer(python, bench::peer_script("mamba_peer.py"), args, "pytorch");
+      if (p.status == "ok" && !p.rows.empty()) peer_ms_per_token[pd] = p.rows.back().latency.median / tokens;
+      bench::merge_peer(torch, p);
+      bench::Report partial = report;
+      partial.peers.push_back(torch);
+      bench::write_partial_report(partial, a.run.out, stem);
     }
-    std::fprintf(stderr, "tessera bench: timing the transformers peer at %s...\n", key.c_str());
-    std::vector<std::string> args = {"--config", a.config, "--batch-size", std::to_string(a.batch_size),
-                                     "--seq-len", std::to_string(T), "--threads", std::to_string(backends::cpu_threads()),
-                                     "--warmup", "1", "--reps", std::to_string(peer_reps - 1), "--key", key,
-                                     "--seed", std::to_string(a.seed), "--dtype", a.dtype, "--device", to_string(dev),
-                                     "--warmup-seconds", fmt::format("{}", gpu_warmup)};
-    bench::Peer p = bench::run_python_peer(python, bench::peer_script("mamba_peer.py"), args, "pytorch");
-    if (p.status == "ok" && !p.rows.empty()) peer_ms_per_token = p.rows.back().latency.median / tokens;
-    bench::merge_peer(torch, p);
-    bench::Report partial = report;
-    partial.peers.push_back(torch);
-    bench::write_partial_report(partial, a.run.out, stem);
+  }
+  if (*dt != DType::f32 && a.precision) {  // after the timings: the f32 model would count in their memory peaks
+    std::fprintf(stderr, "tessera bench: precision check against an f32 model with the same weights...\n");
+    models::Weights w32 = models::Weights::random(a.seed, cfg.initializer_range, DType::f32, dev);
+    models::MambaModel reference(w32.scope("backbone."), cfg);
+    bool f16_gemm = !gpu && *dt == DType::f16 && std::string_view(backends::cpu_f16_gemm_isa()) == "avx512_fp16";
+    for (std::size_t i = 0; i < lengths.size(); ++i) {
+      bench::Json e = precision_vs_f32(model, reference, inputs[i]);
+      report.rows[i].params["precision_vs_f32"] = e;
+      report.notes.push_back(fmt::format("precision at {}: last_hidden_state vs the f32 model with the same weights on the "
+                                         "same ids: max |error| {:.3g} = {:.2e} of max |f32 value| ({:.3g}); rms error / rms "
+                                         "value {:.2e}; non-finite {}", report.rows[i].key, e["max_abs_error"].get<double>(),
+                                         e["max_error_over_max_reference"].get<double>(), e["max_abs_reference"].get<double>(),
+                                         e["rms_error_over_rms_reference"].get<double>(), e["nonfinite"].get<int64_t>()));
+      if (f16_gemm) {  // the same f16 model with f32-accumulated GEMMs: what the f16 GEMM's blocked sums add
+        backends::set_cpu_f16_gemm(false);
+        bench::Json f = precision_vs_f32(model, reference, inputs[i]);
+        backends::set_cpu_f16_gemm(true);
+        report.rows[i].params["precision_vs_f32_with_f32_gemm"] = f;
+        report.notes.push_back(fmt::format("precision at {} with f32-accumulated GEMMs instead of the f16 GEMM (f16 model "
+                                           "otherwise the same): max |error| {:.3g} = {:.2e} of max |f32 value|; rms error / "
+                                           "rms value {:.2e}", report.rows[i].key, f["max_abs_error"].get<double>(),
+                                           f["max_error_over_max_reference"].get<double>(),
+                                           f["rms_error_over_rms_reference"].get<double>()));
+      }
+    }
   }
   if (torch.environment.contains("path")) {
     const bench::Json& path = torch.environment["path"];
@@ -202,7 +267,13 @@ void register_bench_mamba(CLI::App& bench) {
   cmd->add_option("--config", a->config, "'130m' (state-spaces/mamba-130m-hf shapes, default) or a config.json file");
   cmd->add_option("--batch-size", a->batch_size, "Sequences per batch (default 4)")->check(CLI::PositiveNumber);
   cmd->add_option("--seq-len", a->seq_lens, "Comma-separated tokens per sequence (default 256,1024,4096)");
-  cmd->add_option("--dtype", a->dtype, "Compute dtype: f32 (default), bf16, f16 (no peer on the CPU)");
+  cmd->add_option("--dtype", a->dtype, "Compute dtype: f32 (default), bf16, f16 (CPU: the AVX512-FP16 GEMM where the CPU has it)");
+  cmd->add_option("--peer-dtype", a->peer_dtype, "Comma-separated dtypes the transformers peer runs, each a row of its own "
+                  "(default: --dtype), e.g. f32,f16");
+  cmd->add_flag("--no-f16-gemm", a->no_f16_gemm, "CPU f16: run the GEMMs as f32 (OpenBLAS) instead of the AVX512-FP16 "
+                "kernel (the path of CPUs without it)");
+  cmd->add_flag("!--no-precision", a->precision, "Skip the precision check of a bf16/f16 run against the f32 model "
+                "(same weights and ids)");
   cmd->add_option("--device", a->device, "cpu (default), cuda or cuda:N (a CUDA build with a GPU; the peer runs there too)");
   cmd->add_option("--gpu-warmup", a->gpu_warmup, "GPU: seconds of untimed passes over every length before timing (default 3)")
       ->check(CLI::NonNegativeNumber);

@@ -2,6 +2,7 @@
 // every CPU kernel that accepts low-precision or integer inputs.
 #pragma once
 #include <cstdint>
+#include <type_traits>
 
 #include "tessera/dtype.h"
 #include "tessera/error.h"
@@ -20,9 +21,32 @@ inline ComputeKind compute_kind(DType dt) {
   }
 }
 
+// d[i] = f16 s[i] as f32 / f32 s[i] rounded to f16, i < n (contiguous; 8 per instruction with F16C).
+inline void f16_to_f32_row(const uint16_t* s, int64_t n, float* d) {
+  int64_t i = 0;
+#if defined(TESSERA_HAVE_F16C)
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(d + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i))));
+#endif
+  for (; i < n; ++i) d[i] = f16_to_f32(s[i]);
+}
+inline void f32_to_f16_row(const float* s, int64_t n, uint16_t* d) {
+  int64_t i = 0;
+#if defined(TESSERA_HAVE_F16C)
+  for (; i + 8 <= n; i += 8)
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(d + i), _mm256_cvtps_ph(_mm256_loadu_ps(s + i), _MM_FROUND_TO_NEAREST_INT));
+#endif
+  for (; i < n; ++i) d[i] = f32_to_f16(s[i]);
+}
+
 // dst[i] = (C) src[off + i*stride] for i < n.
 template <class C>
 inline void load_row(const void* base, DType dt, int64_t off, int64_t stride, int64_t n, C* dst) {
+  if constexpr (std::is_same_v<C, float>) {
+    if (dt == DType::f16 && stride == 1) {
+      f16_to_f32_row(static_cast<const uint16_t*>(base) + off, n, dst);
+      return;
+    }
+  }
 #define TESSERA_LOAD(T, CONV)                                                 \
   {                                                                           \
     const T* s = static_cast<const T*>(base) + off;                           \
@@ -53,6 +77,12 @@ inline void load_row(const void* base, DType dt, int64_t off, int64_t stride, in
 // dst[off + i] = src[i] converted to dt (contiguous destination).
 template <class C>
 inline void store_row(void* base, DType dt, int64_t off, int64_t n, const C* src) {
+  if constexpr (std::is_same_v<C, float>) {
+    if (dt == DType::f16) {
+      f32_to_f16_row(src, n, static_cast<uint16_t*>(base) + off);
+      return;
+    }
+  }
 #define TESSERA_STORE(T, CONV)                                         \
   {                                                                    \
     T* d = static_cast<T*>(base) + off;                                \

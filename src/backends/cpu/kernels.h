@@ -37,6 +37,7 @@ TESSERA_CPU_KERNEL(k_concat)
 TESSERA_CPU_KERNEL(k_matmul)
 TESSERA_CPU_KERNEL(k_linear)
 TESSERA_CPU_KERNEL(k_causal_conv1d)
+TESSERA_CPU_KERNEL(k_causal_conv1d_silu)
 TESSERA_CPU_KERNEL(k_selective_scan)
 TESSERA_CPU_KERNEL(k_selective_scan_state)
 #undef TESSERA_CPU_KERNEL

@@ -1,10 +1,12 @@
 // CPU GEMM kernels through CBLAS (OpenBLAS): batched matmul with broadcast batch dims and transposed views
-// passed to BLAS without copies; linear (x @ W^T + b) as one GEMM with the bias pre-filled.
+// passed to BLAS without copies; linear (x @ W^T + b) as one GEMM with the bias pre-filled. f16 operands go to
+// the AVX512-FP16 GEMM where the CPU has it (gemm_f16.h), else through f32 copies to BLAS.
 #include <cblas.h>
 
 #include <vector>
 
 #include "backends/cpu/convert.h"
+#include "backends/cpu/gemm_f16.h"
 #include "backends/cpu/kernels.h"
 #include "backends/cpu/parallel.h"
 
@@ -96,10 +98,59 @@ bool addressable(const Tensor& x) {
   int64_t r = x.dim();
   return blas_addressable(x.shape()[r - 2], x.shape()[r - 1], x.strides()[r - 2], x.strides()[r - 1]);
 }
+
+bool all_f16(Inputs in, const Tensor& out) {
+  if (out.dtype() != DType::f16 || !f16_gemm_available()) return false;
+  for (std::size_t i = 0; i < std::min<std::size_t>(in.size(), 2); ++i)
+    if (in[i].dtype() != DType::f16) return false;
+  return true;
+}
+
+// f16 a @ b on the f16 GEMM (any strides: its packing reads them). When b is the same matrix for every batch (a
+// weight), the batches of a become rows of one GEMM, so b is packed once.
+void f16_matmul(const Tensor& a, const Tensor& b, const Tensor& out) {
+  const int64_t ra = a.dim(), rb = b.dim(), ro = out.dim();
+  const int64_t m = out.shape()[ro - 2], n = out.shape()[ro - 1], k = a.shape()[ra - 1];
+  const int64_t batch = out.numel() / std::max<int64_t>(m * n, 1);
+  if (m * n == 0) return;
+  F16Gemm g{.m = m, .n = n, .k = k, .a = {.ptr = a.data<uint16_t>(), .row_stride = a.strides()[ra - 2], .col_stride = a.strides()[ra - 1]},
+            .b = {.ptr = b.data<uint16_t>(), .row_stride = b.strides()[rb - 2], .col_stride = b.strides()[rb - 1]},
+            .c = out.raw_data(), .ldc = n, .c_f16 = true};
+  bool b_batched = false;
+  for (int64_t d = 0; d < rb - 2; ++d) b_batched |= b.shape()[d] != 1;
+  // a's batch dims fold into rows when none is broadcast and they merge into one stride.
+  bool fold = !b_batched && ra == ro && ra >= 3;
+  for (int64_t d = 0; d < ra - 2 && fold; ++d) fold = a.shape()[d] == out.shape()[d];
+  for (int64_t d = 0; d + 1 < ra - 2 && fold; ++d) fold = a.strides()[d] == a.strides()[d + 1] * a.shape()[d + 1];
+  if (batch == 1 || fold) {
+    if (batch > 1) g.a.rows_per_batch = m, g.a.batch_stride = a.strides()[ra - 3], g.m = batch * m;
+    f16_gemm(g);
+    return;
+  }
+  for (int64_t bi = 0; bi < batch; ++bi) {  // offsets of this batch in a and b, broadcasting from the right
+    int64_t rem = bi, oa = 0, ob = 0;
+    for (int64_t d = ro - 3; d >= 0; --d) {
+      int64_t i = rem % out.shape()[d];
+      rem /= out.shape()[d];
+      int64_t da = d - (ro - ra), db = d - (ro - rb);
+      if (da >= 0 && a.shape()[da] != 1) oa += i * a.strides()[da];
+      if (db >= 0 && b.shape()[db] != 1) ob += i * b.strides()[db];
+    }
+    F16Gemm gi = g;
+    gi.a.ptr += oa;
+    gi.b.ptr += ob;
+    gi.c = out.data<uint16_t>() + bi * m * n;
+    f16_gemm(gi);
+  }
+}
 }  // namespace
 
 void k_matmul(Inputs in, const Tensor& out, const Attrs&) {
   DType dt = out.dtype();
+  if (all_f16(in, out)) {
+    f16_matmul(in[0], in[1], out);
+    return;
+  }
   if (dt == DType::f64) {
     Tensor a = addressable(in[0]) ? in[0] : Tensor::empty(in[0].shape(), dt);
     Tensor b = addressable(in[1]) ? in[1] : Tensor::empty(in[1].shape(), dt);
@@ -125,6 +176,19 @@ void k_linear(Inputs in, const Tensor& out, const Attrs&) {
   const Tensor& x0 = in[0];
   int64_t k = x0.shape().back(), n = in[1].shape()[0];
   int64_t m = k == 0 ? out.numel() / std::max<int64_t>(n, 1) : x0.numel() / k;
+  if (all_f16(in, out)) {  // x rows (M, K) @ W^T: B(k, n) = W[n][k]
+    Tensor x = x0.is_contiguous() ? x0 : Tensor::empty(x0.shape(), DType::f16);
+    if (!x0.is_contiguous()) k_contiguous(std::vector<Tensor>{x0}, x, {});
+    std::vector<float> bias;
+    if (in.size() == 3) {
+      bias.resize(n);
+      load_row<float>(in[2].raw_data(), in[2].dtype(), 0, in[2].strides()[0], n, bias.data());
+    }
+    f16_gemm({.m = m, .n = n, .k = k, .a = {.ptr = x.data<uint16_t>(), .row_stride = k, .col_stride = 1},
+              .b = {.ptr = in[1].data<uint16_t>(), .row_stride = in[1].strides()[1], .col_stride = in[1].strides()[0]},
+              .bias = bias.empty() ? nullptr : bias.data(), .c = out.raw_data(), .ldc = n, .c_f16 = true});
+    return;
+  }
   bool f32 = out.dtype() == DType::f32;
   Tensor x = f32 && x0.is_contiguous() ? x0 : to_f32_contiguous(x0);
   Tensor w = f32 && in[1].is_contiguous() ? in[1] : to_f32_contiguous(in[1]);

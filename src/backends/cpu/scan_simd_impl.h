@@ -5,66 +5,17 @@
 #include <cmath>
 #include <cstring>
 
-#if defined(__AVX512F__)
-#include <immintrin.h>
-#endif
-
 #include "backends/cpu/scan_simd.h"
+#include "backends/cpu/simd_vec_impl.h"
 
 namespace tessera::backends::cpu {
 // Internal linkage: every TU that includes this file gets its own copy, compiled for its own ISA; with external
 // linkage the linker could keep the AVX-512 copy of an inline function for the baseline callers too.
 namespace {
 
-#if defined(__AVX512F__)
-constexpr int kW = 16;
-constexpr const char* kIsa = "avx512";
-#else
-constexpr int kW = 8;
-constexpr const char* kIsa = "avx2";
-#endif
+using namespace simd;  // kW, kIsa, Vec, vld, vst, vset, vexp_v (simd_vec_impl.h)
+
 constexpr int kHalves = (int)kLanes / kW;  // vectors per 16-lane tile row
-
-typedef float Vec __attribute__((vector_size(kW * 4)));
-typedef float VecU __attribute__((vector_size(kW * 4), aligned(4), may_alias));  // unaligned access
-typedef int VecI __attribute__((vector_size(kW * 4)));
-
-inline Vec vld(const float* p) { return *reinterpret_cast<const VecU*>(p); }
-inline void vst(float* p, Vec v) { *reinterpret_cast<VecU*>(p) = v; }
-inline Vec vset(float v) { return Vec{} + v; }
-
-// exp(x): vexp's (vmath.h) range reduction and polynomial (its last steps in Horner form), on vectors (GCC's
-// own vectorisation of the scalar vexp spills its constants when inlined into the scan). AVX-512 builds 2^n·p
-// with vscalefps, which gives +inf past 88.72 by itself and needs no exponent-bit arithmetic; below -87.33 both
-// return 0 as vexp does.
-inline Vec vexp_v(Vec x) {
-  Vec xin = x;
-#if defined(__AVX512F__)
-  // min(100, x), NaN kept (vminps returns its second operand on NaN): n stays exact, scalef saturates to inf.
-  x = (Vec)_mm512_mask_min_ps((__m512)x, (__mmask16)0xFFFF, _mm512_set1_ps(100.0f), (__m512)x);
-#else
-  x = x > vset(88.7f) ? vset(88.7f) : x;
-  x = x < vset(-87.3f) ? vset(-87.3f) : x;
-#endif
-  Vec n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-  Vec r = n * -0.693359375f + x;
-  r = n * 2.12194440e-4f + r;
-  Vec p = vset(1.9875691500e-4f);
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r + 1.0f;  // 1 + r + r²·P(r) as 1 + r·(1 + r·P(r)): two FMAs
-  p = p * r + 1.0f;
-#if defined(__AVX512F__)
-  Vec y = (Vec)_mm512_mask_scalef_ps((__m512)p, (__mmask16)0xFFFF, (__m512)p, (__m512)n);  // (the unmasked form warns)
-#else
-  Vec y = p * (Vec)((__builtin_convertvector(n, VecI) + 127) << 23);
-  y = xin > vset(88.72f) ? vset(INFINITY) : y;
-#endif
-  return xin < vset(-87.33f) ? vset(0.0f) : y;
-}
 
 // 1 / d for d >= 1 (the scan's 2 + e and 1 + exp(-z)). AVX-512: vrcp14ps and one Newton step, within ~1 ulp
 // (vdivps on 16 lanes holds its port for ~16 cycles, and steps 3 and 5 divide once per step and lane each).

@@ -11,6 +11,7 @@
 #include "backends/cpu/parallel.h"
 #include "backends/cpu/scan_simd.h"
 #include "backends/cpu/scan_simd_impl.h"
+#include "backends/cpu/vmath.h"
 #include "ops/ssm_slots.h"
 
 namespace tessera::backends::cpu {
@@ -73,6 +74,13 @@ void load_tile(const ScanSimd& simd, const Tensor& x, int64_t b, int64_t c0, int
     simd.to_tile(x.data<float>() + base, s[1], cw, tw, tile);
     return;
   }
+  if (s[2] == 1 && s[1] != 1 && x.dtype() == DType::f16) {  // f16, tokens contiguous: widen each run, then transpose
+    thread_local std::vector<float> runs;
+    runs.resize((size_t)(cw * tw));
+    for (int64_t l = 0; l < cw; ++l) f16_to_f32_row(x.data<uint16_t>() + base + l * s[1], tw, runs.data() + l * tw);
+    simd.to_tile(runs.data(), tw, cw, tw, tile);
+    return;
+  }
   if (cw < kLanes) std::fill(tile, tile + tw * kLanes, 0.0f);
   if (s[2] == 1 && s[1] != 1) {  // tokens contiguous: load each channel's run, then scatter into the tile's column
     thread_local std::vector<float> row;
@@ -92,6 +100,11 @@ void load_tile(const ScanSimd& simd, const Tensor& x, int64_t b, int64_t c0, int
     for (int64_t t = 0; t < tw; ++t) std::copy(src + t * s[2], src + t * s[2] + cw, tile + t * kLanes);
     return;
   }
+  if (s[1] == 1 && x.dtype() == DType::f16) {  // f16, channels contiguous (the model's Δ): one widening per step
+    const uint16_t* src = x.data<uint16_t>() + base;
+    for (int64_t t = 0; t < tw; ++t) f16_to_f32_row(src + t * s[2], cw, tile + t * kLanes);
+    return;
+  }
   for (int64_t t = 0; t < tw; ++t) load_row<float>(x.raw_data(), x.dtype(), base + t * s[2], s[1], cw, tile + t * kLanes);
 }
 
@@ -101,6 +114,12 @@ void store_tile(const ScanSimd& simd, const Tensor& out, int64_t b, int64_t c0, 
   int64_t C = out.size(1), T = out.size(2);
   if (out.dtype() == DType::f32) {  // register transposes straight into memory
     simd.from_tile(tile, cw, tw, out.data<float>() + (b * C + c0) * T + t0, T);
+    return;
+  }
+  if (out.dtype() == DType::f16) {  // transpose into f32 runs, then narrow each run
+    float runs[kLanes * kChunk];
+    simd.from_tile(tile, cw, tw, runs, tw);
+    for (int64_t l = 0; l < cw; ++l) f32_to_f16_row(runs + l * tw, tw, out.data<uint16_t>() + (b * C + c0 + l) * T + t0);
     return;
   }
   float row[kChunk];
@@ -139,6 +158,11 @@ void load_state_tile(const Tensor& x, int64_t b, int64_t t0, int64_t tw, int64_t
     }
     for (int64_t t = 0; t < tw; ++t)
       for (int64_t n = 0; n < N; ++n) tile[t * Np + n] = src[t * s[2] + n];
+    return;
+  }
+  if (s[1] == 1 && x.dtype() == DType::f16) {  // f16, states contiguous: one widening per step
+    const uint16_t* src = x.data<uint16_t>() + base;
+    for (int64_t t = 0; t < tw; ++t) f16_to_f32_row(src + t * s[2], N, tile + t * Np);
     return;
   }
   for (int64_t t = 0; t < tw; ++t) load_row<float>(x.raw_data(), x.dtype(), base + t * s[2], s[1], N, tile + t * Np);
@@ -235,9 +259,12 @@ void scan(Inputs in, const Tensor& out, const Attrs& a) {
 void k_selective_scan(Inputs in, const Tensor& out, const Attrs& a) { scan<true>(in, out, a); }
 void k_selective_scan_state(Inputs in, const Tensor& out, const Attrs& a) { scan<false>(in, out, a); }
 
+namespace {
 // causal_conv1d: per (batch, channel block) and chunk, a tile of K-1 + kChunk steps (the K-1 before the chunk are its
-// left context, zeros before t = 0) and y[t][l] = bias[l] + Σ_k w[l][k]·x[t + k][l].
-void k_causal_conv1d(Inputs in, const Tensor& out, const Attrs&) {
+// left context, zeros before t = 0) and y[t][l] = bias[l] + Σ_k w[l][k]·x[t + k][l]; kSilu: y·sigmoid(y) on the f32
+// tile before the store (causal_conv1d_silu: one pass over the activation instead of two, no rounding in between).
+template <bool kSilu>
+void causal_conv1d(Inputs in, const Tensor& out) {
   const Tensor &x = in[0], &w = in[1];
   int64_t B = x.size(0), C = x.size(1), T = x.size(2), K = w.size(1);
   int64_t blocks = (C + kLanes - 1) / kLanes;
@@ -257,6 +284,10 @@ void k_causal_conv1d(Inputs in, const Tensor& out, const Attrs&) {
     std::fill(xt, xt + lead * kLanes, 0.0f);
     load_tile(simd, x, b, c0, cw, first + lead, tw + K - 1 - lead, xt + lead * kLanes);
     simd.conv(xt, &wt[blk * K * kLanes], &bias[blk * kLanes], K, tw, yt);
+    if constexpr (kSilu) {
+#pragma omp simd
+      for (int64_t i = 0; i < tw * kLanes; ++i) yt[i] = yt[i] * vsigmoid(yt[i]);
+    }
     store_tile(simd, out, b, c0, cw, t0, tw, yt);
   };
   parallel_for(B * blocks, kLanes * T * K * 2, [&](int64_t begin, int64_t end) {
@@ -266,6 +297,10 @@ void k_causal_conv1d(Inputs in, const Tensor& out, const Attrs&) {
     }
   });
 }
+}  // namespace
+
+void k_causal_conv1d(Inputs in, const Tensor& out, const Attrs&) { causal_conv1d<false>(in, out); }
+void k_causal_conv1d_silu(Inputs in, const Tensor& out, const Attrs&) { causal_conv1d<true>(in, out); }
 
 }  // namespace tessera::backends::cpu
 

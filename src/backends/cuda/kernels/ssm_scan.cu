@@ -261,8 +261,8 @@ cudaError_t launch(const ScanParams& p, ScanKernel kernel, cudaStream_t stream) 
 // ---------------------------------------------------------------------------------------------------------
 // Note [scan kernel choice]
 // - decode (Note [decode scan]) for a few steps, T <= kShortMaxT, and N <= 32: a thread per state.
-// - sequential (Note [sequential scan]) when there are enough (batch, channel) pairs to fill the GPU with one
-//   thread each: pairs >= kSeqPairsPerSm · SMs (and N <= 16, one activation dtype). Per (pair, step) it does a
+// - sequential (Note [sequential scan]) when there are enough (batch, channel) pairs: pairs >= kSeqMinPairs (and
+//   N <= 16, one activation dtype); first chosen as pairs >= 64 · SMs, see below. Per (pair, step) it does a
 //   fraction of the chunked kernel's work (no shuffle scan, no replay), but the T steps of a pair are serial on
 //   one thread: below ~a few thousand pairs its time does not shrink with the pair count (it is the latency of
 //   T steps), while the chunked kernel's, 32 lanes per pair, does. Both grow linearly in T, so the crossover is
@@ -273,15 +273,16 @@ cudaError_t launch(const ScanParams& p, ScanKernel kernel, cudaStream_t stream) 
 //   sequential kernel's vector staging (Note [sequential staging]), same test, sequential vs chunked ms at
 //   T = 256 / 1024 / 4096: 192 pairs 0.033 vs 0.041, 0.107 vs 0.135, 0.401 vs 0.518; 6144 pairs 0.034 vs 0.094,
 //   0.124 vs 0.391, 0.466 vs 1.53; 49152 pairs 0.104 vs 0.714, 0.380 vs 2.82, 1.48 vs 11.8: it now wins at every
-//   pair count swept (192 and up), so 64 per SM is conservative, not wrong; where the crossover now lies (below
-//   192 pairs) is unmeasured.
+//   pair count swept (192 and up), by 20-25% at 192 pairs (e.g. batch 1 of 192 channels) and 3-8x at 49152. So
+//   the threshold is now that smallest measured count, kSeqMinPairs = 192, whatever the SM count: mamba-130m's
+//   batch-1 prefill (1536 pairs) takes the sequential kernel; below 192 pairs (unmeasured) the chunked one.
 // - chunked (Note [chunked scan]) otherwise: few pairs, N > 16, mixed input dtypes.
 // ---------------------------------------------------------------------------------------------------------
-constexpr int64_t kSeqPairsPerSm = 64;
+constexpr int64_t kSeqMinPairs = 192;
 
 ScanKernel choose_scan_kernel(const ScanParams& p, bool with_y) {
   if (p.T <= kShortMaxT && p.N <= 32) return ScanKernel::decode;
-  if (sequential_scan_fits(p, with_y) && p.batch * p.channels >= kSeqPairsPerSm * p.sm_count)
+  if (sequential_scan_fits(p, with_y) && p.batch * p.channels >= kSeqMinPairs)
     return ScanKernel::sequential;
   return ScanKernel::chunked;
 }
