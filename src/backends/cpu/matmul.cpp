@@ -3,6 +3,7 @@
 // the AVX512-FP16 GEMM where the CPU has it (gemm_f16.h), else through f32 copies to BLAS.
 #include <cblas.h>
 
+#include <utility>
 #include <vector>
 
 #include "backends/cpu/convert.h"
@@ -54,6 +55,20 @@ void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t
     cblas_dgemm(CblasRowMajor, TA, TB, (int)m, (int)n, (int)k, 1.0, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
 }
 
+// Element offsets of output batch bi in a and b, broadcasting their batch dims from the right.
+std::pair<int64_t, int64_t> batch_offsets(const Tensor& a, const Tensor& b, const Tensor& out, int64_t bi) {
+  const int64_t ra = a.dim(), rb = b.dim(), ro = out.dim();
+  int64_t rem = bi, oa = 0, ob = 0;
+  for (int64_t d = ro - 3; d >= 0; --d) {
+    int64_t i = rem % out.shape()[d];
+    rem /= out.shape()[d];
+    int64_t da = d - (ro - ra), db = d - (ro - rb);
+    if (da >= 0 && a.shape()[da] != 1) oa += i * a.strides()[da];
+    if (db >= 0 && b.shape()[db] != 1) ob += i * b.strides()[db];
+  }
+  return {oa, ob};
+}
+
 template <class T>
 void batched_matmul(const Tensor& a, const Tensor& b, const Tensor& out) {
   const int64_t ra = a.dim(), rb = b.dim(), ro = out.dim();
@@ -66,15 +81,7 @@ void batched_matmul(const Tensor& a, const Tensor& b, const Tensor& out) {
     return;
   }
   auto one = [&](int64_t bi) {
-    // Offsets of this batch in a and b, broadcasting their batch dims from the right.
-    int64_t rem = bi, oa = 0, ob = 0;
-    for (int64_t d = ro - 3; d >= 0; --d) {
-      int64_t i = rem % out.shape()[d];
-      rem /= out.shape()[d];
-      int64_t da = d - (ro - ra), db = d - (ro - rb);
-      if (da >= 0 && a.shape()[da] != 1) oa += i * a.strides()[da];
-      if (db >= 0 && b.shape()[db] != 1) ob += i * b.strides()[db];
-    }
+    auto [oa, ob] = batch_offsets(a, b, out, bi);
     BlasMatrix A = as_blas((const char*)(a.data<T>() + oa), m, k, a.strides()[ra - 2], a.strides()[ra - 1], sizeof(T));
     BlasMatrix B = as_blas((const char*)(b.data<T>() + ob), k, n, b.strides()[rb - 2], b.strides()[rb - 1], sizeof(T));
     gemm<T>(A.trans, B.trans, m, n, k, (const T*)A.ptr, A.ld, (const T*)B.ptr, B.ld, T(0), c + bi * m * n, n);
@@ -127,15 +134,8 @@ void f16_matmul(const Tensor& a, const Tensor& b, const Tensor& out) {
     f16_gemm(g);
     return;
   }
-  for (int64_t bi = 0; bi < batch; ++bi) {  // offsets of this batch in a and b, broadcasting from the right
-    int64_t rem = bi, oa = 0, ob = 0;
-    for (int64_t d = ro - 3; d >= 0; --d) {
-      int64_t i = rem % out.shape()[d];
-      rem /= out.shape()[d];
-      int64_t da = d - (ro - ra), db = d - (ro - rb);
-      if (da >= 0 && a.shape()[da] != 1) oa += i * a.strides()[da];
-      if (db >= 0 && b.shape()[db] != 1) ob += i * b.strides()[db];
-    }
+  for (int64_t bi = 0; bi < batch; ++bi) {
+    auto [oa, ob] = batch_offsets(a, b, out, bi);
     F16Gemm gi = g;
     gi.a.ptr += oa;
     gi.b.ptr += ob;

@@ -170,28 +170,27 @@ const OpDef& def_selective_scan_state() {
   return d;
 }
 
-Tensor causal_conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias) {
-  TESSERA_CHECK(x.defined() && weight.defined(), "causal_conv1d: x and weight are required");
+namespace {
+// Both conv ops' public functions: a (C, 1, K) depthwise weight (torch's Conv1d layout) drops its middle dim.
+Tensor conv_call(OpId op, std::string_view name, const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  TESSERA_CHECK(x.defined() && weight.defined(), "{}: x and weight are required", name);
   Tensor w = weight;
   if (w.dim() == 3) {
-    TESSERA_CHECK(w.size(1) == 1, "causal_conv1d: a 3-D weight must be (channels, 1, K) (depthwise), got {}",
+    TESSERA_CHECK(w.size(1) == 1, "{}: a 3-D weight must be (channels, 1, K) (depthwise), got {}", name,
                   shape_str(w.shape()));
     w = squeeze(w, 1);
   }
-  if (bias.defined()) return call(OpId::causal_conv1d, std::vector<Tensor>{x, w, bias});
-  return call(OpId::causal_conv1d, std::vector<Tensor>{x, w});
+  if (bias.defined()) return call(op, std::vector<Tensor>{x, w, bias});
+  return call(op, std::vector<Tensor>{x, w});
+}
+}  // namespace
+
+Tensor causal_conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  return conv_call(OpId::causal_conv1d, "causal_conv1d", x, weight, bias);
 }
 
 Tensor causal_conv1d_silu(const Tensor& x, const Tensor& weight, const Tensor& bias) {
-  TESSERA_CHECK(x.defined() && weight.defined(), "causal_conv1d_silu: x and weight are required");
-  Tensor w = weight;
-  if (w.dim() == 3) {
-    TESSERA_CHECK(w.size(1) == 1, "causal_conv1d_silu: a 3-D weight must be (channels, 1, K) (depthwise), got {}",
-                  shape_str(w.shape()));
-    w = squeeze(w, 1);
-  }
-  if (bias.defined()) return call(OpId::causal_conv1d_silu, std::vector<Tensor>{x, w, bias});
-  return call(OpId::causal_conv1d_silu, std::vector<Tensor>{x, w});
+  return conv_call(OpId::causal_conv1d_silu, "causal_conv1d_silu", x, weight, bias);
 }
 
 Tensor selective_scan(const Tensor& u, const Tensor& delta, const Tensor& A, const Tensor& B, const Tensor& C,
