@@ -46,9 +46,9 @@ inline Vec vset(float v) {
 inline Vec vexp_v(Vec x) {
   Vec xin = x;
 #if defined(__AVX512F__)
-  // Clamp to [-100, 100] with NaN kept (vminps/vmaxps return their second operand on NaN): n stays exact.
+  // min(100, x), NaN kept (vminps returns its second operand on NaN): n stays exact, scalef saturates to inf. No
+  // lower clamp: below -87.33 (-inf included, whose lanes go through NaN) the final select returns 0.
   x = (Vec)_mm512_mask_min_ps((__m512)x, (__mmask16)0xFFFF, _mm512_set1_ps(100.0f), (__m512)x);
-  x = (Vec)_mm512_mask_max_ps((__m512)x, (__mmask16)0xFFFF, _mm512_set1_ps(-100.0f), (__m512)x);
 #else
   x = x > vset(88.7f) ? vset(88.7f) : x;
   x = x < vset(-87.3f) ? vset(-87.3f) : x;
