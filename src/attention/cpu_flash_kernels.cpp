@@ -13,9 +13,7 @@ const FlashKernels& cpu_flash_kernels_baseline() {
 
 const FlashKernels& cpu_flash_kernels() {
 #if defined(TESSERA_CPU_AVX512)
-  // scan_simd() is the AVX-512 table iff the CPU (and OS) have AVX-512 and set_cpu_avx512(false) was not called.
-  namespace cpu = backends::cpu;
-  if (&cpu::scan_simd() != &cpu::scan_simd_baseline()) return cpu_flash_kernels_avx512();
+  if (backends::cpu::avx512_enabled()) return cpu_flash_kernels_avx512();
 #endif
   return cpu_flash_kernels_baseline();
 }

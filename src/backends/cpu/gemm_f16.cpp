@@ -16,9 +16,8 @@ bool g_f16_gemm_allowed = true;
 
 bool cpu_has_avx512fp16() {
 #if defined(TESSERA_CPU_AVX512)
-  __builtin_cpu_init();  // checks XCR0 too: the OS saves the zmm state
-  return __builtin_cpu_supports("avx512fp16") && __builtin_cpu_supports("avx512f") &&
-         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
+  __builtin_cpu_init();  // checks XCR0 too: the OS saves the zmm state (F/BW/VL: avx512_enabled())
+  return __builtin_cpu_supports("avx512fp16");
 #else
   return false;
 #endif
@@ -39,8 +38,7 @@ int64_t block_rows(int64_t k) {
 
 bool f16_gemm_available() {
   static const bool have = cpu_has_avx512fp16();
-  // scan_simd() is the AVX-512 table unless set_cpu_avx512(false) turned AVX-512 off (Note [CPU ISA dispatch]).
-  return have && g_f16_gemm_allowed && &scan_simd() != &scan_simd_baseline();
+  return have && g_f16_gemm_allowed && avx512_enabled();  // set_cpu_avx512(false) turns it off too
 }
 
 void f16_gemm(const F16Gemm& g) {

@@ -48,7 +48,7 @@ bool linear_ok(Inputs in, const Attrs& a) {
   return in[0].is_contiguous() || in[0].dim() >= 1;
 }
 bool matmul_ok(Inputs in, const Attrs& a) { return float_inputs(in, a); }
-// f16 x f16 (-> f16) on the AVX512-FP16 GEMM when this CPU has it (k_matmul / k_linear pick it by the same test).
+// f16 x f16 (-> f16) on the AVX512-FP16 GEMM when this CPU has it; otherwise the BLAS entries (f32 copies).
 bool gemm_f16_ok(Inputs in, const Attrs& a) {
   return float_inputs(in, a) && in[0].dtype() == DType::f16 && in[1].dtype() == DType::f16 && f16_gemm_available();
 }
@@ -90,9 +90,9 @@ const KernelEntry kTable[] = {
     {OpId::rms_norm, k_rms_norm, lastdim_contiguous, "cpu.rms_norm"},
     {OpId::gather, k_gather, gather_ok, "cpu.gather"},
     {OpId::concat, k_concat, concat_ok, "cpu.concat"},
-    {OpId::matmul, k_matmul, gemm_f16_ok, "cpu.matmul_f16_avx512fp16"},
+    {OpId::matmul, k_matmul_f16, gemm_f16_ok, "cpu.matmul_f16_avx512fp16"},
     {OpId::matmul, k_matmul, matmul_ok, "cpu.matmul_blas"},
-    {OpId::linear, k_linear, gemm_f16_ok, "cpu.linear_f16_avx512fp16"},
+    {OpId::linear, k_linear_f16, gemm_f16_ok, "cpu.linear_f16_avx512fp16"},
     {OpId::linear, k_linear, linear_ok, "cpu.linear_blas"},
     {OpId::causal_conv1d, k_causal_conv1d, ssm_ok, "cpu.causal_conv1d"},
     {OpId::causal_conv1d_silu, k_causal_conv1d_silu, ssm_ok, "cpu.causal_conv1d_silu"},

@@ -1,6 +1,6 @@
 // CPU GEMM kernels through CBLAS (OpenBLAS): batched matmul with broadcast batch dims and transposed views
-// passed to BLAS without copies; linear (x @ W^T + b) as one GEMM with the bias pre-filled. f16 operands go to
-// the AVX512-FP16 GEMM where the CPU has it (gemm_f16.h), else through f32 copies to BLAS.
+// passed to BLAS without copies; linear (x @ W^T + b) as one GEMM with the bias pre-filled. The *_f16 entries run
+// f16 operands on the AVX512-FP16 GEMM (gemm_f16.h) where the CPU has it; elsewhere f16 goes through f32 copies.
 #include <cblas.h>
 
 #include <utility>
@@ -106,13 +106,6 @@ bool addressable(const Tensor& x) {
   return blas_addressable(x.shape()[r - 2], x.shape()[r - 1], x.strides()[r - 2], x.strides()[r - 1]);
 }
 
-bool all_f16(Inputs in, const Tensor& out) {
-  if (out.dtype() != DType::f16 || !f16_gemm_available()) return false;
-  for (std::size_t i = 0; i < std::min<std::size_t>(in.size(), 2); ++i)
-    if (in[i].dtype() != DType::f16) return false;
-  return true;
-}
-
 // f16 a @ b on the f16 GEMM (any strides: its packing reads them). When b is the same matrix for every batch (a
 // weight), the batches of a become rows of one GEMM, so b is packed once.
 void f16_matmul(const Tensor& a, const Tensor& b, const Tensor& out) {
@@ -145,12 +138,28 @@ void f16_matmul(const Tensor& a, const Tensor& b, const Tensor& out) {
 }
 }  // namespace
 
+// The f16 entries (kernel_table.cpp's gemm_f16_ok: f16 operands on a CPU with the AVX512-FP16 GEMM).
+void k_matmul_f16(Inputs in, const Tensor& out, const Attrs&) { f16_matmul(in[0], in[1], out); }
+
+// linear: x (..., K) rows (M, K) @ W^T, i.e. B(k, n) = W[n][k]; the bias (any float dtype) added at the store.
+void k_linear_f16(Inputs in, const Tensor& out, const Attrs&) {
+  const Tensor& x0 = in[0];
+  int64_t k = x0.shape().back(), n = in[1].shape()[0];
+  int64_t m = k == 0 ? out.numel() / std::max<int64_t>(n, 1) : x0.numel() / k;
+  Tensor x = x0.is_contiguous() ? x0 : Tensor::empty(x0.shape(), DType::f16);
+  if (!x0.is_contiguous()) k_contiguous(std::vector<Tensor>{x0}, x, {});
+  std::vector<float> bias;
+  if (in.size() == 3) {
+    bias.resize(n);
+    load_row<float>(in[2].raw_data(), in[2].dtype(), 0, in[2].strides()[0], n, bias.data());
+  }
+  f16_gemm({.m = m, .n = n, .k = k, .a = {.ptr = x.data<uint16_t>(), .row_stride = k, .col_stride = 1},
+            .b = {.ptr = in[1].data<uint16_t>(), .row_stride = in[1].strides()[1], .col_stride = in[1].strides()[0]},
+            .bias = bias.empty() ? nullptr : bias.data(), .c = out.raw_data(), .ldc = n, .c_f16 = true});
+}
+
 void k_matmul(Inputs in, const Tensor& out, const Attrs&) {
   DType dt = out.dtype();
-  if (all_f16(in, out)) {
-    f16_matmul(in[0], in[1], out);
-    return;
-  }
   if (dt == DType::f64) {
     Tensor a = addressable(in[0]) ? in[0] : Tensor::empty(in[0].shape(), dt);
     Tensor b = addressable(in[1]) ? in[1] : Tensor::empty(in[1].shape(), dt);
@@ -176,19 +185,6 @@ void k_linear(Inputs in, const Tensor& out, const Attrs&) {
   const Tensor& x0 = in[0];
   int64_t k = x0.shape().back(), n = in[1].shape()[0];
   int64_t m = k == 0 ? out.numel() / std::max<int64_t>(n, 1) : x0.numel() / k;
-  if (all_f16(in, out)) {  // x rows (M, K) @ W^T: B(k, n) = W[n][k]
-    Tensor x = x0.is_contiguous() ? x0 : Tensor::empty(x0.shape(), DType::f16);
-    if (!x0.is_contiguous()) k_contiguous(std::vector<Tensor>{x0}, x, {});
-    std::vector<float> bias;
-    if (in.size() == 3) {
-      bias.resize(n);
-      load_row<float>(in[2].raw_data(), in[2].dtype(), 0, in[2].strides()[0], n, bias.data());
-    }
-    f16_gemm({.m = m, .n = n, .k = k, .a = {.ptr = x.data<uint16_t>(), .row_stride = k, .col_stride = 1},
-              .b = {.ptr = in[1].data<uint16_t>(), .row_stride = in[1].strides()[1], .col_stride = in[1].strides()[0]},
-              .bias = bias.empty() ? nullptr : bias.data(), .c = out.raw_data(), .ldc = n, .c_f16 = true});
-    return;
-  }
   bool f32 = out.dtype() == DType::f32;
   Tensor x = f32 && x0.is_contiguous() ? x0 : to_f32_contiguous(x0);
   Tensor w = f32 && in[1].is_contiguous() ? in[1] : to_f32_contiguous(in[1]);

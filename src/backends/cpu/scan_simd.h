@@ -46,6 +46,10 @@ struct ScanSimd {
 // The fastest entry this CPU runs (AVX-512 where the CPU has it and set_cpu_avx512(false) was not called).
 const ScanSimd& scan_simd();
 const ScanSimd& scan_simd_baseline();
+// Whether the CPU kernels' AVX-512 copies run in this process: an x86-64 build, a CPU (and OS) with AVX-512
+// F/DQ/VL/BW, and no set_cpu_avx512(false) (Note [CPU ISA dispatch] in ssm.cpp). The scan, the CPU flash
+// attention kernels and the f16 GEMM all dispatch on it.
+bool avx512_enabled();
 #if defined(TESSERA_CPU_AVX512)
 const ScanSimd& scan_simd_avx512();  // in ssm_avx512.cpp, built with -march=x86-64-v4
 #endif

@@ -53,14 +53,22 @@ const ScanSimd& scan_simd_baseline() {
   return s;
 }
 
-const ScanSimd& scan_simd() {
+bool avx512_enabled() {
 #if defined(TESSERA_CPU_AVX512)
   static const bool have = [] {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
            __builtin_cpu_supports("avx512bw");
   }();
-  if (have && g_avx512_allowed) return scan_simd_avx512();
+  return have && g_avx512_allowed;
+#else
+  return false;
+#endif
+}
+
+const ScanSimd& scan_simd() {
+#if defined(TESSERA_CPU_AVX512)
+  if (avx512_enabled()) return scan_simd_avx512();
 #endif
   return scan_simd_baseline();
 }
