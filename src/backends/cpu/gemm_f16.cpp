@@ -77,12 +77,16 @@ void f16_gemm(const F16Gemm& g) {
     // Step 2a: this block of A as panels [panel][k][kF16Mr].
     packed_a.resize((std::size_t)(panels * k * kF16Mr));
     uint16_t* pa = packed_a.data();
-    for (int64_t p = 0; p < panels; ++p) {
-      const uint16_t* row_ptrs[kF16Mr];
-      int64_t mr = std::min(kF16Mr, rows - p * kF16Mr);
-      for (int64_t i = 0; i < mr; ++i) row_ptrs[i] = a_row(g.a, r0 + p * kF16Mr + i);
-      kern.pack_a(row_ptrs, mr, g.a.col_stride, k, pa + p * k * kF16Mr);
-    }
+    const bool same_batch = g.a.rows_per_batch <= 0 || r0 / g.a.rows_per_batch == (r0 + rows - 1) / g.a.rows_per_batch;
+    if (g.a.row_stride == 1 && g.a.col_stride != 1 && same_batch)  // a transposed view (Note [packing adjacent rows])
+      kern.pack_a_adjacent(a_row(g.a, r0), rows, g.a.col_stride, k, pa);
+    else
+      for (int64_t p = 0; p < panels; ++p) {
+        const uint16_t* row_ptrs[kF16Mr];
+        int64_t mr = std::min(kF16Mr, rows - p * kF16Mr);
+        for (int64_t i = 0; i < mr; ++i) row_ptrs[i] = a_row(g.a, r0 + p * kF16Mr + i);
+        kern.pack_a(row_ptrs, mr, g.a.col_stride, k, pa + p * k * kF16Mr);
+      }
     // Step 2b: per B strip (kept in L2 while the block's panels sweep it), one micro-tile per panel.
     for (int64_t s = s0; s < s1; ++s) {
       int64_t nr = std::min(kF16Nr, n - s * kF16Nr);

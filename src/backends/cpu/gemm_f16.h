@@ -34,6 +34,9 @@ struct F16Gemm {
 struct F16GemmKernels {
   // dst[kk][i] = rows[i][kk·col_stride] for i < mr (zeros for mr <= i < kF16Mr), kk < k.
   void (*pack_a)(const uint16_t* const* rows, int64_t mr, int64_t col_stride, int64_t k, uint16_t* dst);
+  // Panels of `rows` adjacent rows (row i at first + i, column kk at + kk·col_stride: a transposed view):
+  // dst[p][kk][i] = first[(p·kF16Mr + i) + kk·col_stride], zeros past `rows` (Note [packing adjacent rows]).
+  void (*pack_a_adjacent)(const uint16_t* first, int64_t rows, int64_t col_stride, int64_t k, uint16_t* dst);
   // dst[kk][j] = b[kk·row_stride + j·col_stride] for j < nr (zeros for nr <= j < kF16Nr), kk < k.
   void (*pack_b)(const uint16_t* b, int64_t row_stride, int64_t col_stride, int64_t k, int64_t nr, uint16_t* dst);
   // tile[i][j] = Σ_kk ap[kk][i]·bp[kk][j] (f32, [kF16Mr][kF16Nr]) over packed panels of depth k.

@@ -69,6 +69,26 @@ void pack_a_impl(const uint16_t* const* rows, int64_t mr, int64_t cs, int64_t k,
     for (int64_t kk = 0; kk < k; ++kk) dst[kk * kMr + i] = 0;
 }
 
+// Note [packing adjacent rows]
+// When A is a transposed view (rows one element apart, the model's (B, C, T) activations read as (T, C) rows),
+// step kk of a block's rows is one contiguous run in memory, the runs T elements apart. Packing panel by panel
+// (pack_a_impl) reads 24 bytes of each run per panel and walks all k runs once per panel: one cache line serves
+// ~2.7 panels, refetched from L2 each time, and perf showed the packing stalled on those loads. Packing the whole
+// block step by step instead reads each run once, front to back (rows·2 bytes: whole lines), and writes 24 bytes
+// into each panel's row kk.
+void pack_a_adjacent_impl(const uint16_t* first, int64_t rows, int64_t cs, int64_t k, uint16_t* dst) {
+  const int64_t panels = (rows + kMr - 1) / kMr, last = rows - (panels - 1) * kMr;
+  const __mmask16 tail = (__mmask16)((1u << last) - 1);
+  for (int64_t kk = 0; kk < k; ++kk) {
+    const uint16_t* src = first + kk * cs;
+    uint16_t* d = dst + kk * kMr;
+    for (int64_t p = 0; p + 1 < panels; ++p)
+      _mm256_mask_storeu_epi16(d + p * k * kMr, (__mmask16)0x0FFF, _mm256_maskz_loadu_epi16((__mmask16)0x0FFF, src + p * kMr));
+    _mm256_mask_storeu_epi16(d + (panels - 1) * k * kMr, (__mmask16)0x0FFF,
+                             _mm256_maskz_loadu_epi16(tail, src + (panels - 1) * kMr));
+  }
+}
+
 void pack_b_impl(const uint16_t* b, int64_t rs, int64_t cs, int64_t k, int64_t nr, uint16_t* dst) {
   if (cs == 1) {  // rows of B contiguous: one masked copy per step
     __mmask32 m0 = nr >= 32 ? ~(__mmask32)0 : (__mmask32)((1u << nr) - 1);
@@ -156,7 +176,7 @@ void store_impl(const float* t, int64_t mr, int64_t nr, const float* bias, void*
 }  // namespace
 
 const F16GemmKernels& f16_gemm_kernels_avx512fp16() {
-  static const F16GemmKernels k{.pack_a = pack_a_impl, .pack_b = pack_b_impl, .tile = tile_impl, .store = store_impl};
+  static const F16GemmKernels k{.pack_a = pack_a_impl, .pack_a_adjacent = pack_a_adjacent_impl, .pack_b = pack_b_impl, .tile = tile_impl, .store = store_impl};
   return k;
 }
 

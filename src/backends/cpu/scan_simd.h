@@ -10,6 +10,9 @@ constexpr int64_t kLanes = 16;  // channels per block
 constexpr int64_t kChunk = 64;  // time steps staged per tile (tiles stay within L1)
 constexpr int64_t kStateGroup = 8;  // tiles of states are padded to a multiple of this (Note [scan loop order])
 
+// Bound on Δ and |A·log2(e)| in the recurrence, so their product stays finite (Note [scan exp] in ssm.cpp).
+constexpr float kMaxDelta = 1e18f;
+
 inline int64_t padded_states(int64_t N) { return (N + kStateGroup - 1) / kStateGroup * kStateGroup; }
 
 // One chunk of the scan. Tiles are [t][kLanes] (channels) or [t][Np] (states), Np = padded_states(N), with
@@ -22,7 +25,7 @@ struct ScanChunk {
   const float* z = nullptr;     // [tw][16] gate, or nullptr
   const float* bias = nullptr;  // [16] delta bias (zeros when absent)
   const float* D = nullptr;     // [16] skip weights, or nullptr (state only)
-  const float* a = nullptr;     // [Np][16] A, transposed
+  const float* a = nullptr;     // [Np][16] A·log2(e) capped at ±kMaxDelta, transposed (Note [scan exp])
   const float* B = nullptr;     // [tw][Np]
   const float* C = nullptr;     // [tw][Np], or nullptr (state only)
   float* h = nullptr;           // [Np][16] state in/out
@@ -39,8 +42,9 @@ struct ScanSimd {
   void (*to_tile)(const float* src, int64_t ld, int64_t cw, int64_t tw, float* tile);
   // dst[l·ld + t] = tile[t][l] for l < cw, t < tw.
   void (*from_tile)(const float* tile, int64_t cw, int64_t tw, float* dst, int64_t ld);
-  // y[t][l] = bias[l] + Σ_k w[k][l]·x[t + k][l] for t < tw (x: [tw + K - 1][16], w: [K][16]).
-  void (*conv)(const float* x, const float* w, const float* bias, int64_t K, int64_t tw, float* y);
+  // y[t][l] = bias[l] + Σ_k w[k][l]·x[t + k][l] for t < tw (x: [tw + K - 1][16], w: [K][16]); silu: then
+  // y·sigmoid(y) (causal_conv1d_silu).
+  void (*conv)(const float* x, const float* w, const float* bias, int64_t K, int64_t tw, bool silu, float* y);
 };
 
 // The fastest entry this CPU runs (AVX-512 where the CPU has it and set_cpu_avx512(false) was not called).

@@ -40,8 +40,46 @@ inline Vec vsoftplus_v(Vec x) {
   return x > vset(20.0f) ? x : y;
 }
 
+// 2^y for the scan's decay (Note [scan exp]): y = Δ·A·log2(e) with A·log2(e) precomputed in the a tile, so
+// e^(Δ·A) costs a multiply, a rounding, a subtraction, six FMAs and a scale instead of exp's Cody-Waite range
+// reduction and clamps. y must be finite: scan_group caps Δ and scan_block caps the a tile so it is.
+inline Vec vexp2_scan(Vec y) {
+#if defined(__AVX512F__)
+  Vec n = (Vec)_mm512_mask_roundscale_ps((__m512)y, (__mmask16)0xFFFF, (__m512)y,  // (masked: the unmasked forms warn)
+                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+#else
+  y = y < vset(-127.0f) ? vset(-127.0f) : y;  // 2^n built from the exponent bits below: n in [-127, 128]
+  y = y > vset(128.0f) ? vset(128.0f) : y;
+  Vec n = (y + 12582912.0f) - 12582912.0f;
+#endif
+  Vec f = y - n;  // exact, in [-0.5, 0.5]
+  Vec p = vset(1.5353361960e-4f);
+  p = p * f + 1.3398875017e-3f;
+  p = p * f + 9.6184369177e-3f;
+  p = p * f + 5.5503323674e-2f;
+  p = p * f + 2.4022647738e-1f;
+  p = p * f + 6.9314718246e-1f;
+  p = p * f + 1.0f;
+#if defined(__AVX512F__)
+  return (Vec)_mm512_mask_scalef_ps((__m512)p, (__mmask16)0xFFFF, (__m512)p, (__m512)n);  // p·2^n: 0 or inf past the range
+#else
+  return p * (Vec)((__builtin_convertvector(n, VecI) + 127) << 23);  // n = -127 gives 0, 128 gives inf
+#endif
+}
+
+// Δ capped at kMaxDelta (NaN kept) so that Δ·A·log2(e) stays finite with the a tile capped at ±kMaxDelta.
+inline Vec vcap_delta(Vec d) {
+#if defined(__AVX512F__)
+  // vminps returns its second operand on NaN
+  return (Vec)_mm512_mask_min_ps((__m512)d, (__mmask16)0xFFFF, _mm512_set1_ps(kMaxDelta), (__m512)d);
+#else
+  return d > vset(kMaxDelta) ? vset(kMaxDelta) : d;
+#endif
+}
+
 // One group of kG states of one kW-lane half of the tile (Note [scan loop order]): h_n for the group stays in
-// registers across the chunk's steps; per step and state, e = exp(Δ·A_n), h_n = e·h_n + (Δ·u)·B_t[n], and
+// registers across the chunk's steps; per step and state, e = 2^(Δ·a_n) (a = A·log2(e), Note [scan exp]),
+// h_n = e·h_n + (Δ·u)·B_t[n], and
 // y_t += C_t[n]·h_n into two accumulators. The first group writes y_t, later ones add to it.
 template <bool kY>
 inline void scan_group(const ScanChunk& c, int64_t lane0, int64_t g, bool first) {
@@ -55,12 +93,12 @@ inline void scan_group(const ScanChunk& c, int64_t lane0, int64_t g, bool first)
       a[j] = vld(c.a + (g0 + j) * kLanes + lane0);
     }
     for (int64_t t = 0; t < c.tw; ++t) {
-      Vec d = vld(c.delta + t * kLanes + lane0), w = vld(c.du + t * kLanes + lane0);
+      Vec d = vcap_delta(vld(c.delta + t * kLanes + lane0)), w = vld(c.du + t * kLanes + lane0);
       const float* bn = c.B + t * c.Np + g0;
       Vec acc0 = Vec{}, acc1 = Vec{};
 #pragma GCC unroll 8
       for (int j = 0; j < kG; ++j) {
-        Vec e = vexp_v(d * a[j]);
+        Vec e = vexp2_scan(d * a[j]);
         h[j] = e * h[j] + w * bn[j];
         if constexpr (kY) {
           float cn = c.C[t * c.Np + g0 + j];
@@ -161,11 +199,12 @@ void from_tile_impl(const float* tile, int64_t cw, int64_t tw, float* dst, int64
     for (int64_t t = full; t < tw; ++t) dst[l * ld + t] = tile[t * kLanes + l];
 }
 
-void conv_impl(const float* x, const float* w, const float* bias, int64_t K, int64_t tw, float* y) {
+void conv_impl(const float* x, const float* w, const float* bias, int64_t K, int64_t tw, bool silu, float* y) {
   for (int64_t t = 0; t < tw; ++t)
     for (int k = 0; k < kHalves; ++k) {
       Vec acc = vld(bias + k * kW);
       for (int64_t j = 0; j < K; ++j) acc = vld(w + j * kLanes + k * kW) * vld(x + (t + j) * kLanes + k * kW) + acc;
+      if (silu) acc *= vrecip_v(1.0f + vexp_v(-acc));  // y·sigmoid(y), as step 5's gate
       vst(y + t * kLanes + k * kW, acc);
     }
 }

@@ -28,6 +28,16 @@ using ops::Inputs;
 // written to the y tile once per group. Nothing of size exp(Δ·A) is stored. States are padded to a multiple of
 // kStateGroup with A = B = C = 0 (h stays 0 there), so any N runs the same unrolled loop.
 
+// Note [scan exp]
+// The decay e^(Δ·A_n) is the one transcendental per (step, state, channel), so its cost is most of the
+// recurrence's. The kernels compute it as 2^(Δ·a_n) with a_n = A_n·log2(e) stored in the a tile: per vector a
+// multiply, a round-to-nearest, f = y - n (exact), a degree-6 polynomial for 2^f on [-0.5, 0.5] (relative error
+// 2e-9, ~1 ulp after f32 Horner) and a scale by 2^n (vscalefps; AVX2 builds the exponent bits) — 10 operations
+// where a general exp needs 15 (range clamps, a two-constant Cody-Waite reduction, the out-of-range select).
+// The extra rounding of a_n and of y = Δ·a_n costs |y|·2^-24 relative, far below the 1e-4 the model fixtures
+// check. y must be finite for the rounding to work: Δ is capped at kMaxDelta (NaN kept) and a_n at ±kMaxDelta,
+// so Δ = +inf (softplus of an overflowed input) decays like any huge step (to 0 for A < 0) instead of NaN.
+
 // Note [channel blocks]
 // Vectorising over channels (not over N) avoids a horizontal sum for y_t = C_t·h_t at every step. In the model
 // delta is a transposed view of a (B, T, C) activation, so 16 channels of one step are contiguous; u (the conv's
@@ -74,18 +84,41 @@ const ScanSimd& scan_simd() {
 }
 
 namespace {
+// Note [scan prefetch]
+// The scan reads its inputs chunk by chunk along T, and two of the model's layouts defeat the hardware prefetchers:
+// u and z are 16 rows of 128 bytes (f16) per chunk, T·2 bytes apart, and Δ, B and C are one 32-byte piece per
+// step, a whole activation row (3 KiB for mamba-130m) apart. The staging loads then wait on memory (perf put
+// half the f16 scan's cycles outside the recurrence, on those loads). So while staging chunk t0 the loaders
+// prefetch the same rows' or steps' pieces of chunk t0 + kChunk: a chunk's compute (~3 µs) hides their latency.
+inline void prefetch_bytes(const void* p, int64_t bytes) {
+  const char* c = static_cast<const char*>(p);
+  for (int64_t o = 0; o < bytes; o += 64) __builtin_prefetch(c + o);
+  if (bytes > 0) __builtin_prefetch(c + bytes - 1);
+}
+
+// Elements of the next chunk after [t0, t0 + tw) of a length-T axis (0 when this chunk is the last).
+inline int64_t next_chunk(int64_t T, int64_t t0, int64_t tw) { return std::clamp<int64_t>(T - t0 - tw, 0, kChunk); }
+
 // tile[t][l] = x[b, c0 + l, t0 + t] as f32 for l < cw, t < tw (x: (B, C, T), any strides); lanes >= cw are 0.
+// Prefetches the next chunk's elements (Note [scan prefetch]).
 void load_tile(const ScanSimd& simd, const Tensor& x, int64_t b, int64_t c0, int64_t cw, int64_t t0, int64_t tw, float* tile) {
   const Strides& s = x.strides();
   int64_t base = b * s[0] + c0 * s[1] + t0 * s[2];
+  const int64_t next = next_chunk(x.size(2), t0, tw);
   if (s[2] == 1 && s[1] != 1 && x.dtype() == DType::f32) {  // f32, tokens contiguous: register transposes
-    simd.to_tile(x.data<float>() + base, s[1], cw, tw, tile);
+    const float* src = x.data<float>() + base;
+    for (int64_t l = 0; l < cw && next > 0; ++l) prefetch_bytes(src + l * s[1] + tw, next * 4);
+    simd.to_tile(src, s[1], cw, tw, tile);
     return;
   }
   if (s[2] == 1 && s[1] != 1 && x.dtype() == DType::f16) {  // f16, tokens contiguous: widen each run, then transpose
-    thread_local std::vector<float> runs;
+    thread_local std::vector<float> runs;  // (the conv's tiles are K - 1 steps longer than kChunk)
     runs.resize((size_t)(cw * tw));
-    for (int64_t l = 0; l < cw; ++l) f16_to_f32_row(x.data<uint16_t>() + base + l * s[1], tw, runs.data() + l * tw);
+    for (int64_t l = 0; l < cw; ++l) {
+      const uint16_t* src = x.data<uint16_t>() + base + l * s[1];
+      if (next > 0) prefetch_bytes(src + tw, next * 2);
+      f16_to_f32_row(src, tw, runs.data() + l * tw);
+    }
     simd.to_tile(runs.data(), tw, cw, tw, tile);
     return;
   }
@@ -101,6 +134,7 @@ void load_tile(const ScanSimd& simd, const Tensor& x, int64_t b, int64_t c0, int
   }
   if (s[1] == 1 && x.dtype() == DType::f32) {  // f32, channels contiguous: one copy per step
     const float* src = x.data<float>() + base;
+    for (int64_t t = 0; t < next; ++t) prefetch_bytes(src + (tw + t) * s[2], cw * 4);
     if (cw == kLanes) {  // a fixed-size copy (inlined vector moves, not a memmove call per step)
       for (int64_t t = 0; t < tw; ++t) std::memcpy(tile + t * kLanes, src + t * s[2], kLanes * sizeof(float));
       return;
@@ -110,7 +144,10 @@ void load_tile(const ScanSimd& simd, const Tensor& x, int64_t b, int64_t c0, int
   }
   if (s[1] == 1 && x.dtype() == DType::f16) {  // f16, channels contiguous (the model's Δ): one widening per step
     const uint16_t* src = x.data<uint16_t>() + base;
-    for (int64_t t = 0; t < tw; ++t) f16_to_f32_row(src + t * s[2], cw, tile + t * kLanes);
+    for (int64_t t = 0; t < tw; ++t) {
+      if (t < next) prefetch_bytes(src + (tw + t) * s[2], cw * 2);
+      f16_to_f32_row(src + t * s[2], cw, tile + t * kLanes);
+    }
     return;
   }
   for (int64_t t = 0; t < tw; ++t) load_row<float>(x.raw_data(), x.dtype(), base + t * s[2], s[1], cw, tile + t * kLanes);
@@ -158,8 +195,10 @@ void load_state_tile(const Tensor& x, int64_t b, int64_t t0, int64_t tw, int64_t
     }
     return;
   }
+  const int64_t next = next_chunk(x.size(2), t0, tw);  // Note [scan prefetch]
   if (s[1] == 1 && x.dtype() == DType::f32) {  // f32, states contiguous (the model's dbc rows): one copy per step
     const float* src = x.data<float>() + base;
+    for (int64_t t = 0; t < next; ++t) prefetch_bytes(src + (tw + t) * s[2], N * 4);
     if (N == 16) {  // mamba's state size: a fixed-size copy (inlined vector moves)
       for (int64_t t = 0; t < tw; ++t) std::memcpy(tile + t * Np, src + t * s[2], 16 * sizeof(float));
       return;
@@ -170,7 +209,10 @@ void load_state_tile(const Tensor& x, int64_t b, int64_t t0, int64_t tw, int64_t
   }
   if (s[1] == 1 && x.dtype() == DType::f16) {  // f16, states contiguous: one widening per step
     const uint16_t* src = x.data<uint16_t>() + base;
-    for (int64_t t = 0; t < tw; ++t) f16_to_f32_row(src + t * s[2], N, tile + t * Np);
+    for (int64_t t = 0; t < tw; ++t) {
+      if (t < next) prefetch_bytes(src + (tw + t) * s[2], N * 2);
+      f16_to_f32_row(src + t * s[2], N, tile + t * Np);
+    }
     return;
   }
   for (int64_t t = 0; t < tw; ++t) load_row<float>(x.raw_data(), x.dtype(), base + t * s[2], s[1], N, tile + t * Np);
@@ -205,7 +247,8 @@ void scan_block(const ScanSimd& simd, Inputs in, const Tensor& out, const ScanSl
     for (int64_t n0 = 0; n0 < N; n0 += 512) {
       int64_t nw = std::min<int64_t>(512, N - n0);
       load_row<float>(A.raw_data(), A.dtype(), (c0 + l) * A.strides()[0] + n0 * A.strides()[1], A.strides()[1], nw, row);
-      for (int64_t n = 0; n < nw; ++n) a[(n0 + n) * kLanes + l] = row[n];
+      for (int64_t n = 0; n < nw; ++n)  // A·log2(e), capped (Note [scan exp]); NaN stays NaN
+        a[(n0 + n) * kLanes + l] = std::clamp(row[n] * 1.44269504088896341f, -kMaxDelta, kMaxDelta);
       if (sl.h0 >= 0) {
         const Tensor& h0 = in[sl.h0];
         load_row<float>(h0.raw_data(), h0.dtype(), b * h0.strides()[0] + (c0 + l) * h0.strides()[1] + n0 * h0.strides()[2],
@@ -291,11 +334,7 @@ void causal_conv1d(Inputs in, const Tensor& out) {
     int64_t first = t0 - (K - 1), lead = std::max<int64_t>(0, -first);
     std::fill(xt, xt + lead * kLanes, 0.0f);
     load_tile(simd, x, b, c0, cw, first + lead, tw + K - 1 - lead, xt + lead * kLanes);
-    simd.conv(xt, &wt[blk * K * kLanes], &bias[blk * kLanes], K, tw, yt);
-    if constexpr (kSilu) {
-#pragma omp simd
-      for (int64_t i = 0; i < tw * kLanes; ++i) yt[i] = yt[i] * vsigmoid(yt[i]);
-    }
+    simd.conv(xt, &wt[blk * K * kLanes], &bias[blk * kLanes], K, tw, kSilu, yt);
     store_tile(simd, out, b, c0, cw, t0, tw, yt);
   };
   parallel_for(B * blocks, kLanes * T * K * 2, [&](int64_t begin, int64_t end) {
