@@ -118,17 +118,23 @@ void k_rms_norm(Inputs in, const Tensor& out, const Attrs& a) {
   bool round_mid = x.dtype() != DType::f32;  // the reference casts x·rsqrt back to x's dtype before the weight
   parallel_for(rows, n * 4, [&](int64_t begin, int64_t end) {
     std::vector<float> buf(n);
+    std::vector<uint16_t> half(round_mid ? n : 0);
     for (int64_t r = begin; r < end; ++r) {
       load_row<float>(x.raw_data(), x.dtype(), r * n, 1, n, buf.data());
       float s = 0;
 #pragma omp simd reduction(+ : s)
       for (int64_t i = 0; i < n; ++i) s += buf[i] * buf[i];
       float rr = 1.0f / std::sqrt(s / (float)n + eps);
-      for (int64_t i = 0; i < n; ++i) {
-        float y = buf[i] * rr;
-        if (round_mid) y = x.dtype() == DType::f16 ? f16_to_f32(f32_to_f16(y)) : bf16_to_f32(f32_to_bf16(y));
-        buf[i] = y * w[i];
+#pragma omp simd
+      for (int64_t i = 0; i < n; ++i) buf[i] *= rr;
+      if (round_mid && x.dtype() == DType::f16) {  // whole-row conversions (F16C), not one call per element
+        f32_to_f16_row(buf.data(), n, half.data());
+        f16_to_f32_row(half.data(), n, buf.data());
+      } else if (round_mid) {
+        for (int64_t i = 0; i < n; ++i) buf[i] = bf16_to_f32(f32_to_bf16(buf[i]));
       }
+#pragma omp simd
+      for (int64_t i = 0; i < n; ++i) buf[i] *= w[i];
       store_row<float>(out.raw_data(), out.dtype(), r * n, n, buf.data());
     }
   });
