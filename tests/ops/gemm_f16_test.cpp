@@ -129,6 +129,12 @@ void check_all_ops() {
   Tensor u = random_tensor({4, 48, 30}, 9);  // the Mamba x_proj layout: u^T (B, T, I) is a transposed view
   check_ops([&](DType dt) { return ops::matmul(ops::transpose(cast(u, dt), 1, 2), ops::transpose(cast(random_tensor({19, 48}, 10), dt), 0, 1)); },
             tol, "matmul transposed batched a, shared transposed b");
+  // Longer sequences: row blocks inside one batch take the step-by-step packing of adjacent rows (Note [packing
+  // adjacent rows]), blocks across a batch boundary the panel-by-panel one; 20 and 80 columns use the narrow tile.
+  Tensor ul = random_tensor({3, 64, 400}, 19);
+  for (int64_t cols : {20, 80})
+    check_ops([&](DType dt) { return ops::matmul(ops::transpose(cast(ul, dt), 1, 2), ops::transpose(cast(random_tensor({cols, 64}, 20), dt), 0, 1)); },
+              tol, "matmul u^T (long sequences) @ W^T");
   Tensor b3 = random_tensor({5, 40, 9}, 11), a2 = random_tensor({33, 40}, 12);
   check_ops([&](DType dt) { return ops::matmul(cast(a3, dt), cast(b3, dt)); }, tol, "matmul b batched");
   check_ops([&](DType dt) { return ops::matmul(cast(a2, dt), cast(b3, dt)); }, tol, "matmul a broadcast");

@@ -92,7 +92,7 @@ void f16_gemm(const F16Gemm& g) {
       int64_t nr = std::min(kF16Nr, n - s * kF16Nr);
       for (int64_t p = 0; p < panels; ++p) {
         int64_t row = r0 + p * kF16Mr, mr = std::min(kF16Mr, rows - p * kF16Mr);
-        kern.tile(pa + p * k * kF16Mr, pb + s * k * kF16Nr, k, tile);
+        (nr <= 32 ? kern.tile_narrow : kern.tile)(pa + p * k * kF16Mr, pb + s * k * kF16Nr, k, tile);
         char* c = static_cast<char*>(g.c) + (row * g.ldc + s * kF16Nr) * esize;
         kern.store(tile, mr, nr, g.bias ? g.bias + s * kF16Nr : nullptr, c, g.ldc, g.c_f16);
       }

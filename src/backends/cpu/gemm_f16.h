@@ -41,6 +41,8 @@ struct F16GemmKernels {
   void (*pack_b)(const uint16_t* b, int64_t row_stride, int64_t col_stride, int64_t k, int64_t nr, uint16_t* dst);
   // tile[i][j] = Σ_kk ap[kk][i]·bp[kk][j] (f32, [kF16Mr][kF16Nr]) over packed panels of depth k.
   void (*tile)(const uint16_t* ap, const uint16_t* bp, int64_t k, float* tile);
+  // The same for columns j < 32 only (tile[i][j] for j >= 32 left as they are): strips of <= 32 columns.
+  void (*tile_narrow)(const uint16_t* ap, const uint16_t* bp, int64_t k, float* tile);
   // c[i·ldc + j] = tile[i][j] + bias[j] (bias may be nullptr) for i < mr, j < nr, as f16 or f32.
   void (*store)(const float* tile, int64_t mr, int64_t nr, const float* bias, void* c, int64_t ldc, bool c_f16);
 };

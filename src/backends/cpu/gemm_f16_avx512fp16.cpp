@@ -126,8 +126,12 @@ void pack_b_impl(const uint16_t* b, int64_t rs, int64_t cs, int64_t k, int64_t n
   }
 }
 
-void tile_impl(const uint16_t* a, const uint16_t* b, int64_t k, float* c) {
-  for (int64_t i = 0; i < kMr * kNr; i += 16) _mm512_storeu_ps(c + i, _mm512_setzero_ps());
+// kV = 2: the whole 64-column strip; kV = 1: its first 32 columns only (a strip of <= 32 columns, e.g. the last
+// 16 of mamba's 80-column x_proj: half the FMAs of the full tile, whose second half would be zeros).
+template <int kV>
+void tile_cols(const uint16_t* a, const uint16_t* b, int64_t k, float* c) {
+  for (int64_t i = 0; i < kMr; ++i)
+    for (int64_t j = 0; j < 32 * kV; j += 16) _mm512_storeu_ps(c + i * kNr + j, _mm512_setzero_ps());
   for (int64_t k0 = 0; k0 < k; k0 += kKb) {
     int64_t kn = k - k0 < kKb ? k - k0 : kKb;
     // Step 1: up to kKb products per accumulator, summed in f16.
@@ -138,18 +142,23 @@ void tile_impl(const uint16_t* a, const uint16_t* b, int64_t k, float* c) {
     const uint16_t* bp = b + k0 * kNr;
     for (int64_t kk = 0; kk < kn; ++kk, ap += kMr, bp += kNr) {
       __m512h b0 = _mm512_castsi512_ph(_mm512_loadu_si512(bp));
-      __m512h b1 = _mm512_castsi512_ph(_mm512_loadu_si512(bp + 32));
+      if constexpr (kV == 2) {
+        __m512h b1 = _mm512_castsi512_ph(_mm512_loadu_si512(bp + 32));
 #pragma GCC unroll 16
-      for (int i = 0; i < kMr; ++i)
-        asm("vfmadd231ph %2%{1to32%}, %3, %0\n\tvfmadd231ph %2%{1to32%}, %4, %1"
-            : "+v"(acc[i][0]), "+v"(acc[i][1])
-            : "m"(ap[i]), "v"(b0), "v"(b1));
+        for (int i = 0; i < kMr; ++i)
+          asm("vfmadd231ph %2%{1to32%}, %3, %0\n\tvfmadd231ph %2%{1to32%}, %4, %1"
+              : "+v"(acc[i][0]), "+v"(acc[i][1])
+              : "m"(ap[i]), "v"(b0), "v"(b1));
+      } else {
+#pragma GCC unroll 16
+        for (int i = 0; i < kMr; ++i) asm("vfmadd231ph %1%{1to32%}, %2, %0" : "+v"(acc[i][0]) : "m"(ap[i]), "v"(b0));
+      }
     }
     // Step 2: widen the block sums to f32 and add them to the tile (Note [f16 GEMM]).
 #pragma GCC unroll 16
     for (int i = 0; i < kMr; ++i)
 #pragma GCC unroll 2
-      for (int v = 0; v < 2; ++v) {
+      for (int v = 0; v < kV; ++v) {
         __m512i x = _mm512_castph_si512(acc[i][v]);
         float* cp = c + i * kNr + v * 32;
         __m512 lo = _mm512_cvtxph_ps(_mm256_castsi256_ph(_mm512_castsi512_si256(x)));
@@ -176,7 +185,12 @@ void store_impl(const float* t, int64_t mr, int64_t nr, const float* bias, void*
 }  // namespace
 
 const F16GemmKernels& f16_gemm_kernels_avx512fp16() {
-  static const F16GemmKernels k{.pack_a = pack_a_impl, .pack_a_adjacent = pack_a_adjacent_impl, .pack_b = pack_b_impl, .tile = tile_impl, .store = store_impl};
+  static const F16GemmKernels k{.pack_a = pack_a_impl,
+                                .pack_a_adjacent = pack_a_adjacent_impl,
+                                .pack_b = pack_b_impl,
+                                .tile = tile_cols<2>,
+                                .tile_narrow = tile_cols<1>,
+                                .store = store_impl};
   return k;
 }
 
