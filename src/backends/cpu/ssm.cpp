@@ -11,7 +11,6 @@
 #include "backends/cpu/parallel.h"
 #include "backends/cpu/scan_simd.h"
 #include "backends/cpu/scan_simd_impl.h"
-#include "backends/cpu/vmath.h"
 #include "ops/ssm_slots.h"
 
 namespace tessera::backends::cpu {
@@ -39,10 +38,10 @@ using ops::Inputs;
 // so Δ = +inf (softplus of an overflowed input) decays like any huge step (to 0 for A < 0) instead of NaN.
 
 // Note [channel blocks]
-// Vectorising over channels (not over N) avoids a horizontal sum for y_t = C_t·h_t at every step. In the model
-// delta is a transposed view of a (B, T, C) activation, so 16 channels of one step are contiguous; u (the conv's
-// (B, C, T) output) and, on the CPU, z have tokens contiguous and go into their tiles through 16 × 16 register
-// transposes (Note [mamba layouts] in src/models/mamba.cpp).
+// Vectorising over channels (not over N) avoids a horizontal sum for y_t = C_t·h_t at every step. In the CPU
+// model u (the conv's (B, C, T) output), z and Δ have tokens contiguous and go into their tiles through 16 × 16
+// register transposes; a Δ that is a transposed view of a (B, T, C) activation (the CUDA model's layout) gives 16
+// contiguous channels per step, copied as they are (Note [mamba layouts] in src/models/mamba.cpp).
 
 // Note [CPU ISA dispatch]
 // The build targets x86-64-v3 (AVX2) so one binary runs everywhere; the scan is the one CPU kernel bound by
@@ -51,8 +50,9 @@ using ops::Inputs;
 // are therefore compiled twice: in this file for the baseline and in ssm_avx512.cpp with -march=x86-64-v4, each
 // copy with internal linkage so the linker can't mix them. scan_simd() picks the AVX-512 table once, when the CPU
 // (and the OS, for the zmm state: __builtin_cpu_supports checks XCR0) support it, unless set_cpu_avx512(false)
-// (tests of the baseline path) turned it off. Both copies compute the same operations per lane but for exp's
-// result below -87.33 (Note in vexp_v) and the grouping of the Σ_n C_t[n]·h_n partial sums: f32 rounding.
+// (tests of the baseline path) turned it off. Both copies compute the same operations per lane but for results
+// near f32's underflow (exp below -87.33, Note in vexp_v; the decay's 2^y below -126, vexp2_scan) and the
+// grouping of the Σ_n C_t[n]·h_n partial sums: f32 rounding.
 
 bool g_avx512_allowed = true;
 }  // namespace
@@ -86,8 +86,8 @@ const ScanSimd& scan_simd() {
 namespace {
 // Note [scan prefetch]
 // The scan reads its inputs chunk by chunk along T, and two of the model's layouts defeat the hardware prefetchers:
-// u and z are 16 rows of 128 bytes (f16) per chunk, T·2 bytes apart, and Δ, B and C are one 32-byte piece per
-// step, a whole activation row (3 KiB for mamba-130m) apart. The staging loads then wait on memory (perf put
+// u, z and Δ are 16 rows of 128 bytes (f16) per chunk, T·2 bytes apart, and B and C (or a Δ with channels
+// contiguous) are one 32-byte piece per step, a whole activation row apart. The staging loads then wait on memory (perf put
 // half the f16 scan's cycles outside the recurrence, on those loads). So while staging chunk t0 the loaders
 // prefetch the same rows' or steps' pieces of chunk t0 + kChunk: a chunk's compute (~3 µs) hides their latency.
 inline void prefetch_bytes(const void* p, int64_t bytes) {
@@ -114,8 +114,9 @@ void load_tile(const ScanSimd& simd, const Tensor& x, int64_t b, int64_t c0, int
   if (s[2] == 1 && s[1] != 1 && x.dtype() == DType::f16) {  // f16, tokens contiguous: widen each run, then transpose
     thread_local std::vector<float> runs;  // (the conv's tiles are K - 1 steps longer than kChunk)
     runs.resize((size_t)(cw * tw));
+    const uint16_t* rows = x.data<uint16_t>() + base;
     for (int64_t l = 0; l < cw; ++l) {
-      const uint16_t* src = x.data<uint16_t>() + base + l * s[1];
+      const uint16_t* src = rows + l * s[1];
       if (next > 0) prefetch_bytes(src + tw, next * 2);
       f16_to_f32_row(src, tw, runs.data() + l * tw);
     }
